@@ -1,0 +1,39 @@
+"""Authentication for the API: ``Authorization: Bearer <token>`` or the browser session (with CSRF)."""
+from __future__ import annotations
+
+from ninja.security import HttpBearer, django_auth
+
+from ..errors import Forbidden
+from ..services.accounts import is_contributor, user_for_token
+
+
+class TokenAuth(HttpBearer):
+    openapi_description = "A personal API token (`skygallery token create` or the 'My tokens' page)"
+
+    def authenticate(self, request, token):
+        user = user_for_token(token)
+        if user is not None:
+            request.user = user
+        return user
+
+
+token_auth = TokenAuth()
+WRITE_AUTH = [token_auth, django_auth]
+
+
+def optional_user(request):
+    """The caller of a read endpoint: token user, session user or None (anonymous)."""
+    header = request.headers.get("Authorization", "")
+    if header.lower().startswith("bearer "):
+        user = user_for_token(header[7:].strip())
+        if user is not None:
+            return user
+    user = getattr(request, "user", None)
+    return user if user is not None and user.is_authenticated else None
+
+
+def require_contributor(request):
+    user = request.auth
+    if not is_contributor(user):
+        raise Forbidden("this operation needs the contributor role")
+    return user

@@ -1,0 +1,120 @@
+"""/api/v1 revolutions, observations (with files) and processing logs."""
+from __future__ import annotations
+
+import json
+
+from ninja import Router
+
+from ..errors import InvalidInput
+from ..models import Observation, ProcessingLog, Revolution
+from ..schemas import ProcessingLogIn, RevolutionIn
+from ..services import observations as svc
+from ..services.serialize import observation_dict
+from ..services.timing import isot
+from ..services.uploads import Upload
+from .auth import WRITE_AUTH, require_contributor
+from .files import file_response
+
+router = Router(tags=["observations and revolutions"])
+
+
+def revolution_dict(rev: Revolution, with_detail: bool = False) -> dict:
+    last = rev.logs.first()
+    data = {"number": rev.number, "start": isot(rev.start_utc), "end": isot(rev.end_utc),
+            "data_status": rev.data_status or None, "processing_status": last.status if last else None}
+    if with_detail:
+        data["observations"] = [observation_dict(o) for o in Observation.objects.filter(
+            rev1__lte=rev.number, rev2__gte=rev.number).prefetch_related("files")]
+        data["logs"] = [log_dict(log) for log in rev.logs.all()[:20]]
+    return data
+
+
+def log_dict(log: ProcessingLog) -> dict:
+    return {"id": log.pk, "revolution": log.revolution_id, "job_id": log.job_id, "status": log.status,
+            "text": log.text, "created_at": isot(log.created_at)}
+
+
+@router.get("/revolutions", summary="Revolutions known to the gallery")
+def revolutions(request, rev1: int | None = None, rev2: int | None = None, data_status: str | None = None):
+    qs = Revolution.objects.prefetch_related("logs")
+    if rev1 is not None:
+        qs = qs.filter(number__gte=rev1)
+    if rev2 is not None:
+        qs = qs.filter(number__lte=rev2)
+    if data_status:
+        qs = qs.filter(data_status=data_status)
+    return [revolution_dict(r) for r in qs]
+
+
+@router.get("/revolutions/{number}", summary="One revolution: time span, status, observations, logs")
+def revolution(request, number: int):
+    return revolution_dict(svc.get_revolution(number), with_detail=True)
+
+
+@router.put("/revolutions/{number}", auth=WRITE_AUTH, summary="Set a revolution's data status")
+def set_revolution(request, number: int, data: RevolutionIn):
+    require_contributor(request)
+    return revolution_dict(svc.set_revolution_status(number, data.data_status))
+
+
+@router.get("/observations", summary="Observations, optionally of a revolution range")
+def observations(request, rev1: int | None = None, rev2: int | None = None, title: str | None = None):
+    qs = Observation.objects.prefetch_related("files")
+    if rev1 is not None:
+        qs = qs.filter(rev2__gte=rev1)
+    if rev2 is not None:
+        qs = qs.filter(rev1__lte=rev2)
+    if title:
+        qs = qs.filter(title__icontains=title)
+    return [observation_dict(o) for o in qs[:1000]]
+
+
+@router.get("/observations/{obs_id}", summary="One observation")
+def observation(request, obs_id: int):
+    obs = Observation.objects.filter(pk=obs_id).first()
+    if obs is None:
+        from ..errors import NotFound
+        raise NotFound(f"no observation {obs_id}")
+    return observation_dict(obs)
+
+
+@router.get("/observations/{obs_id}/files/{file_id}", summary="Download an observation's file")
+def observation_file(request, obs_id: int, file_id: int):
+    return file_response(svc.get_observation_file(obs_id, file_id), inline_ok=False)
+
+
+@router.post("/observations", auth=WRITE_AUTH, response={200: dict, 201: dict},
+             summary="Create an observation or update the one with the same title",
+             openapi_extra={"requestBody": {"content": {"multipart/form-data": {"schema": {
+                 "type": "object", "properties": {"metadata": {"type": "string"},
+                                                  "yaml": {"type": "array", "items": {"type": "string",
+                                                                                      "format": "binary"}}}}}}}})
+def post_observation(request, update: bool = True, replace_files: bool = False):
+    user = require_contributor(request)
+    if request.content_type == "multipart/form-data":
+        raw = request.POST.get("metadata", "")
+        uploads = [Upload(role, f.name, f) for role in request.FILES for f in request.FILES.getlist(role)]
+    else:
+        raw, uploads = request.body.decode("utf-8", "replace"), []
+    try:
+        payload = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(("metadata", f"not valid JSON: {exc.msg}")) from None
+    obs, created = svc.post_observation(payload, uploads, actor=user, update=update, replace_files=replace_files)
+    return (201 if created else 200), observation_dict(obs)
+
+
+@router.get("/processing-logs", summary="Processing logs, newest first")
+def logs(request, revolution: int | None = None, status: str | None = None, limit: int = 100):
+    qs = ProcessingLog.objects.all()
+    if revolution is not None:
+        qs = qs.filter(revolution_id=revolution)
+    if status:
+        qs = qs.filter(status=status)
+    return [log_dict(log) for log in qs[: max(1, min(limit, 1000))]]
+
+
+@router.post("/processing-logs", auth=WRITE_AUTH, response={201: dict}, summary="Record a processing log")
+def post_log(request, data: ProcessingLogIn):
+    user = require_contributor(request)
+    return 201, log_dict(svc.post_processing_log(data, actor=user))

@@ -1,0 +1,69 @@
+"""Index-friendly interval overlap on two columns (start, end) of very large tables.
+
+``start <= B AND end >= A`` alone cannot be answered from one B-tree: the range on ``start``
+leaves half the table to filter on ``end``. Each row therefore also stores the *class* of its
+length, ``bit_length(ceil(length))``: a row of class c is shorter than 2**c units, so it can
+only overlap [A, B] if ``start >= A - 2**c``. The query becomes a short OR of bounded index
+ranges on (class, start), one per class, which both SQLite and PostgreSQL answer from the
+index. Revolutions use unit 1 revolution, times unit 1 hour.
+"""
+from __future__ import annotations
+
+import math
+from datetime import datetime, timedelta
+
+from django.db.models import Q
+
+MAX_SPAN_CLASS = 13   # spans below 8192 revolutions
+MAX_DUR_CLASS = 19    # durations below 2**19 h (60 years)
+
+
+def span_class(span_revs: int) -> int:
+    """Class of a revolution span (span < 2**class)."""
+    return int(span_revs).bit_length()
+
+
+def duration_class(seconds: float) -> int:
+    """Class of a time interval (duration < 2**class hours)."""
+    return int(math.ceil(max(0.0, seconds) / 3600.0)).bit_length()
+
+
+def revolution_overlap_q(r1: int | None, r2: int | None) -> Q:
+    """Products whose [rev1, rev2] overlaps [r1, r2] (either bound may be open)."""
+    if r1 is None and r2 is None:
+        return Q()
+    if r1 is None:
+        return Q(rev1__lte=r2)
+    terms = Q()
+    for c in range(MAX_SPAN_CLASS + 1):
+        width = (1 << c) - 1  # largest span of class c
+        bounds = {"rev1__gte": r1 - width}
+        if r2 is not None:
+            bounds["rev1__lte"] = r2
+        terms |= Q(span_class=c, **bounds)
+    return terms & Q(rev2__gte=r1)
+
+
+def revolution_inside_q(r1: int | None, r2: int | None) -> Q:
+    """Products whose revolutions lie inside [r1, r2] (the MMODA semantics)."""
+    q = Q()
+    if r1 is not None:
+        q &= Q(rev1__gte=r1)
+    if r2 is not None:
+        q &= Q(rev2__lte=r2)
+    return q
+
+
+def time_overlap_q(t1: datetime | None, t2: datetime | None) -> Q:
+    """Products whose [t_start, t_end] overlaps [t1, t2] (either bound may be open)."""
+    if t1 is None and t2 is None:
+        return Q()
+    if t1 is None:
+        return Q(t_start__lte=t2)
+    terms = Q()
+    for c in range(MAX_DUR_CLASS + 1):
+        bounds = {"t_start__gte": t1 - timedelta(hours=1 << c)}
+        if t2 is not None:
+            bounds["t_start__lte"] = t2
+        terms |= Q(dur_class=c, **bounds)
+    return terms & Q(t_end__gte=t1)

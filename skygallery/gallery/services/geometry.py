@@ -1,0 +1,29 @@
+"""Cone-search filters on models with the PositionMixin columns."""
+from __future__ import annotations
+
+from django.db.models import F, Q, QuerySet
+
+from skygallery.science.sphere import Cone
+
+
+def cone_filter(qs: QuerySet, cone: Cone) -> QuerySet:
+    """Rows of ``qs`` inside ``cone``: zone/RA index ranges, then the exact dot-product test."""
+    zlo, zhi = cone.zone_range()
+    zones = list(range(zlo, zhi + 1))
+    box = Q()
+    for lo, hi in cone.ra_intervals():
+        box |= Q(dec_zone__in=zones, ra_deg__gte=lo, ra_deg__lte=hi)
+    cx, cy, cz = cone.centre
+    return (qs.filter(box)
+            .alias(cone_dot=F("pos_x") * cx + F("pos_y") * cy + F("pos_z") * cz)
+            .filter(cone_dot__gte=cone.min_dot - 1e-12))
+
+
+def radius_to_deg(value: float, unit: str, field: str = "radius") -> float:
+    """Convert a radius with units ``deg``, ``arcmin`` or ``arcsec`` to degrees."""
+    from ..errors import InvalidInput
+
+    factors = {"deg": 1.0, "arcmin": 1 / 60.0, "arcsec": 1 / 3600.0}
+    if unit not in factors:
+        raise InvalidInput((f"{field}_unit", f"unknown unit {unit!r}; one of deg, arcmin, arcsec"))
+    return value * factors[unit]

@@ -1,0 +1,252 @@
+"""Product search over the whole mission, with combinable filters and capped exact totals.
+
+Filter semantics (all optional, combined with AND):
+  instrument      name, or ``jemx`` for either JEM-X unit; a comma list means any of them
+  product_type    type name (``isgri_image``) — or ``family``: image | spectrum | lightcurve | other
+  source          name or alias (normalised: case, spaces and punctuation folded)
+  object_type     SIMBAD type of any linked source (``LowMassXBin``)
+  e1, e2 (keV)    with ``band_mode``: ``inside`` (product band within [e1, e2], the MMODA rule) or
+                  ``overlap`` (product band intersects [e1, e2])
+  t1, t2          time range (ISOT, mjd:X, ijd:X or a number); products whose data overlap it
+  rev1, rev2      revolution range, with ``rev_mode`` overlap (default) or inside; ``rev`` = one revolution
+  span, min_span, max_span, long_term   span = rev2 - rev1 (0 per-revolution, > 0 long-term)
+  highlight, data_version, observation, q (free text in titles)
+  ra, dec, radius, radius_unit (deg | arcmin | arcsec; a suffix on radius also works: ``30arcmin``)
+Sorting: ``-time`` (default), ``time``, ``rev``, ``-rev``, ``title``, ``-title``; ties broken by id,
+so paging is stable. Totals are exact up to COUNT_CAP and reported as ``total_exact: false`` above.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from django.conf import settings
+from django.db.models import QuerySet
+
+from skygallery.science.names import normalise_name
+from skygallery.science.sphere import Cone
+
+from ..errors import InvalidInput
+from ..intervals import revolution_inside_q, revolution_overlap_q, time_overlap_q
+from ..models import FAMILIES, Product, ProductSource, ProductType, SourceName, Source
+from . import vocab
+from .geometry import cone_filter, radius_to_deg
+from .timing import parse_time_field
+
+SORTS = {"-time": ("-t_start", "-id"), "time": ("t_start", "id"), "rev": ("rev1", "t_start", "id"),
+         "-rev": ("-rev1", "-t_start", "-id"), "title": ("title", "id"), "-title": ("-title", "-id")}
+MAX_PAGE_SIZE = 500
+_RADIUS = re.compile(r"^\s*([0-9.eE+-]+)\s*(deg|arcmin|arcsec|d|')?\s*$")
+
+
+@dataclass
+class Page:
+    results: list[Product]
+    total: int
+    total_exact: bool
+    page: int
+    page_size: int
+    query: dict = field(default_factory=dict)
+
+
+class _Reader:
+    """Typed access to query parameters that records every error with its field name."""
+
+    def __init__(self, params: Mapping[str, Any]):
+        self.params = {k: v for k, v in params.items() if v not in (None, "")}
+        self.errors: list[tuple[str, str]] = []
+
+    def text(self, name: str) -> str | None:
+        value = self.params.get(name)
+        return None if value is None else str(value).strip() or None
+
+    def number(self, name: str, cast=float, lo=None, hi=None):
+        value = self.params.get(name)
+        if value is None:
+            return None
+        try:
+            number = cast(value)
+        except (TypeError, ValueError):
+            self.errors.append((name, f"{value!r} is not a {'whole ' if cast is int else ''}number"))
+            return None
+        if number != number or (lo is not None and number < lo) or (hi is not None and number > hi):
+            self.errors.append((name, f"{value!r} outside [{lo}, {hi}]"))
+            return None
+        return number
+
+    def flag(self, name: str) -> bool | None:
+        value = self.params.get(name)
+        if value is None:
+            return None
+        text = str(value).strip().lower()
+        if text in ("1", "true", "yes", "on"):
+            return True
+        if text in ("0", "false", "no", "off"):
+            return False
+        self.errors.append((name, f"{value!r} is not true or false"))
+        return None
+
+    def choice(self, name: str, choices, default=None):
+        value = self.text(name)
+        if value is None:
+            return default
+        if value not in choices:
+            self.errors.append((name, f"{value!r} is not one of {', '.join(choices)}"))
+            return default
+        return value
+
+    def time(self, name: str, fmt):
+        value = self.params.get(name)
+        if value is None:
+            return None
+        try:
+            return parse_time_field(value, name, fmt)
+        except InvalidInput as exc:
+            self.errors.extend(exc.errors)
+            return None
+
+    def vocab(self, fn, value, name):
+        try:
+            return fn(value, name)
+        except InvalidInput as exc:
+            self.errors.extend(exc.errors)
+            return None
+
+
+def _radius(r: _Reader) -> float | None:
+    raw = r.params.get("radius")
+    if raw is None:
+        return None
+    m = _RADIUS.match(str(raw))
+    if not m:
+        r.errors.append(("radius", f"{raw!r} is not an angle (e.g. 10, 10deg, 30arcmin)"))
+        return None
+    unit = {"d": "deg", "'": "arcmin", None: None}.get(m.group(2), m.group(2)) or r.text("radius_unit") or "deg"
+    try:
+        value = radius_to_deg(float(m.group(1)), unit)
+    except (InvalidInput, ValueError) as exc:
+        r.errors.extend(getattr(exc, "errors", [("radius", str(exc))]))
+        return None
+    if not 0 < value <= 180:
+        r.errors.append(("radius", "must be in (0, 180] deg"))
+        return None
+    return value
+
+
+def build_queryset(params: Mapping[str, Any]) -> tuple[QuerySet, dict]:
+    """Validate ``params`` and return the filtered, ordered queryset and the normalised query."""
+    r = _Reader(params)
+    qs = Product.objects.filter(deleted_at__isnull=True)
+    instrument = r.text("instrument")
+    if instrument:
+        names = [n for part in instrument.split(",") for n in (r.vocab(vocab.instrument_names, part, "instrument") or [])]
+        qs = qs.filter(instrument__name__in=names)
+    ptype, family = r.text("product_type"), r.choice("family", FAMILIES)
+    if ptype in FAMILIES:
+        ptype, family = None, ptype
+    if ptype:
+        found = r.vocab(vocab.product_type, ptype, "product_type")
+        if found:
+            qs = qs.filter(product_type=found)
+    if family:
+        qs = qs.filter(product_type_id__in=list(ProductType.objects.filter(family=family).values_list("id", flat=True)))
+    source = r.text("source")
+    if source:
+        ids = list(SourceName.objects.filter(key=normalise_name(source)).values_list("source_id", flat=True))
+        qs = qs.filter(pk__in=ProductSource.objects.filter(source_id__in=ids).values("product_id"))
+    otype = r.text("object_type")
+    if otype:
+        src = Source.objects.filter(object_type__iexact=otype).values("id")
+        qs = qs.filter(pk__in=ProductSource.objects.filter(source_id__in=src).values("product_id"))
+    qs = _bands_times_revs(r, qs)
+    for name, column in (("highlight", "highlight"),):
+        value = r.flag(name)
+        if value is not None:
+            qs = qs.filter(**{column: value})
+    dv = r.choice("data_version", ("NRT", "CONS"))
+    if dv:
+        qs = qs.filter(data_version=dv)
+    for name, column in (("observation", "observation__title"), ("product_id", "product_id")):
+        if r.text(name):
+            qs = qs.filter(**{column: r.text(name)})
+    if r.text("q"):
+        qs = qs.filter(title__icontains=r.text("q"))
+    qs = _cone(r, qs)
+    sort = r.choice("sort", tuple(SORTS), "-time")
+    if r.errors:
+        raise InvalidInput(r.errors)
+    return qs.order_by(*SORTS[sort]), {k: str(v) for k, v in r.params.items()}
+
+
+def _bands_times_revs(r: _Reader, qs: QuerySet) -> QuerySet:
+    e1, e2 = r.number("e1", lo=0), r.number("e2", lo=0)
+    if e1 is not None and e2 is not None and e1 >= e2:
+        r.errors.append(("e2", f"E1 ({e1} keV) must be lower than E2 ({e2} keV)"))
+    elif r.choice("band_mode", ("inside", "overlap"), "inside") == "inside":
+        qs = qs.filter(**{k: v for k, v in (("e1_kev__gte", e1), ("e2_kev__lte", e2)) if v is not None})
+    else:
+        qs = qs.filter(**{k: v for k, v in (("e2_kev__gt", e1), ("e1_kev__lt", e2)) if v is not None})
+    fmt = r.choice("time_format", ("isot", "mjd", "ijd"))
+    t1, t2 = r.time("t1", fmt), r.time("t2", fmt)
+    if t1 and t2 and t1 > t2:
+        r.errors.append(("t2", "t1 must not be later than t2"))
+    elif t1 or t2:
+        qs = qs.filter(time_overlap_q(t1, t2))
+    rev = r.number("rev", int, 0, 99999)
+    rev1 = rev if rev is not None else r.number("rev1", int, 0, 99999)
+    rev2 = rev if rev is not None else r.number("rev2", int, 0, 99999)
+    if rev1 is not None and rev2 is not None and rev1 > rev2:
+        r.errors.append(("rev2", "rev1 must not be larger than rev2"))
+    elif rev1 is not None or rev2 is not None:
+        inside = r.choice("rev_mode", ("overlap", "inside"), "overlap") == "inside"
+        qs = qs.filter(revolution_inside_q(rev1, rev2) if inside else revolution_overlap_q(rev1, rev2))
+    span = r.number("span", int, 0)
+    if span is not None:
+        qs = qs.filter(span=span)
+    for name, lookup in (("min_span", "span__gte"), ("max_span", "span__lte")):
+        value = r.number(name, int, 0)
+        if value is not None:
+            qs = qs.filter(**{lookup: value})
+    long_term = r.flag("long_term")
+    if long_term is not None:
+        qs = qs.filter(span__gt=0) if long_term else qs.filter(span=0)
+    return qs
+
+
+def _cone(r: _Reader, qs: QuerySet) -> QuerySet:
+    present = [n for n in ("ra", "dec", "radius") if n in r.params]
+    if not present:
+        return qs
+    ra, dec = r.number("ra", lo=0, hi=360), r.number("dec", lo=-90, hi=90)
+    radius = _radius(r)
+    if ra is not None and ra >= 360:
+        r.errors.append(("ra", "RA must be in [0, 360) deg"))
+        return qs
+    missing = [n for n in ("ra", "dec", "radius") if n not in r.params]
+    if missing:
+        r.errors.append((missing[0], "a cone search needs ra, dec and radius"))
+        return qs
+    if None in (ra, dec, radius):
+        return qs
+    return cone_filter(qs, Cone(ra, dec, radius))
+
+
+def count_capped(qs: QuerySet, cap: int | None = None) -> tuple[int, bool]:
+    """Exact count up to ``cap``; (cap, False) when there are more."""
+    cap = cap or settings.SKYGALLERY["COUNT_CAP"]
+    n = qs.order_by().values("pk")[: cap + 1].count()
+    return (cap, False) if n > cap else (n, True)
+
+
+def search_products(params: Mapping[str, Any]) -> Page:
+    r = _Reader(params)
+    page = r.number("page", int, 1, 10**6) or 1
+    size = r.number("page_size", int, 1, MAX_PAGE_SIZE) or 50
+    if r.errors:
+        raise InvalidInput(r.errors)
+    qs, normalised = build_queryset({k: v for k, v in params.items() if k not in ("page", "page_size")})
+    rows = list(qs.select_related("instrument", "product_type", "observation")
+                .prefetch_related("sources")[(page - 1) * size: page * size])
+    total, exact = count_capped(qs)
+    return Page(rows, total, exact, page, size, normalised)

@@ -1,0 +1,41 @@
+"""Time fields of the gallery: parsing (ISOT, MJD, IJD) and revolution numbers."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from skygallery.science import timesys
+
+from ..errors import InvalidInput
+
+TIME_FORMATS = ("isot", "mjd", "ijd")
+
+
+def parse_time_field(value, field: str, fmt: str | None = None) -> datetime:
+    """Parse ISOT (fractional seconds allowed), ``mjd:…``, ``ijd:…`` or a bare number into an aware UTC datetime."""
+    if fmt is not None and fmt not in TIME_FORMATS:
+        raise InvalidInput((field, f"unknown time format {fmt!r}; one of {', '.join(TIME_FORMATS)}"))
+    try:
+        return timesys.to_datetime(timesys.parse_time(value, fmt))
+    except (timesys.TimeParseError, ValueError, TypeError) as exc:
+        raise InvalidInput((field, str(exc))) from None
+
+
+def revolution_range(t1: datetime, t2: datetime) -> tuple[int, int]:
+    """Revolutions containing ``t1`` and ``t2`` (UTC)."""
+    try:
+        return timesys.default_table().revolutions_between(t1, t2)
+    except ValueError as exc:
+        raise InvalidInput(("t1", str(exc))) from None
+
+
+def revolution_bounds(rev: int) -> tuple[datetime, datetime]:
+    table = timesys.default_table()
+    return timesys.to_datetime(table.start(rev)), timesys.to_datetime(table.end(rev))
+
+
+def isot(dt: datetime | None) -> str | None:
+    """ISOT string in UTC with millisecond precision (trailing zeros of the fraction kept)."""
+    if dt is None:
+        return None
+    dt = dt.astimezone(timezone.utc) if dt.tzinfo else dt
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}"

@@ -1,0 +1,142 @@
+"""Django settings for SkyGallery, all taken from the environment.
+
+SKYGALLERY_HOME       folder for the database, the file store and the secret key (default ~/.skygallery)
+DATABASE_URL          any dj-database-url URL (default: SQLite in WAL mode under SKYGALLERY_HOME)
+DEBUG                 "1"/"true" to enable Django's debug mode (off by default)
+ALLOWED_HOSTS         comma-separated host names (default: localhost, 127.0.0.1, [::1])
+SKYGALLERY_MAX_UPLOAD_MB   largest accepted request body in MB (default 200)
+SKYGALLERY_CATALOG    ISDC GNRL-REFR-CAT FITS file or folder used to resolve names offline
+SKYGALLERY_SIMBAD     "1" to allow online SIMBAD look-ups (off by default)
+SKYGALLERY_REVNO, SKYGALLERY_RADDAT   revolution table files (else a built-in model)
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+import dj_database_url
+
+
+def _flag(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+HOME = Path(os.environ.get("SKYGALLERY_HOME", Path.home() / ".skygallery")).expanduser()
+HOME.mkdir(parents=True, exist_ok=True)
+FILE_STORE = HOME / "files"
+
+
+def _secret_key() -> str:
+    key_file = HOME / "secret_key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_urlsafe(50))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+SECRET_KEY = os.environ.get("SKYGALLERY_SECRET_KEY") or _secret_key()
+DEBUG = _flag("DEBUG")
+ALLOWED_HOSTS = [h.strip() for h in os.environ.get("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",") if h.strip()]
+CSRF_TRUSTED_ORIGINS = [o.strip() for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "skygallery.gallery",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "skygallery.gallery.middleware.RequestSizeLimitMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "skygallery.site.urls"
+WSGI_APPLICATION = "skygallery.site.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+
+def _database() -> dict:
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        db = dj_database_url.parse(url, conn_max_age=60)
+    else:
+        db = {"ENGINE": "django.db.backends.sqlite3", "NAME": str(HOME / "skygallery.sqlite3")}
+    if db["ENGINE"].endswith("sqlite3"):
+        db.setdefault("OPTIONS", {}).update({
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=10000;",
+            "transaction_mode": "IMMEDIATE",
+        })
+    return db
+
+
+DATABASES = {"default": _database()}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = HOME / "static"
+
+MAX_UPLOAD_BYTES = int(float(os.environ.get("SKYGALLERY_MAX_UPLOAD_MB", "200")) * 1024 * 1024)
+# Uploads are streamed to temporary files; the body-size check is done by our middleware.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 10000
+
+SKYGALLERY = {
+    "CATALOG": os.environ.get("SKYGALLERY_CATALOG") or None,
+    "SIMBAD_ONLINE": _flag("SKYGALLERY_SIMBAD"),
+    "SIMBAD_TIMEOUT_S": float(os.environ.get("SKYGALLERY_SIMBAD_TIMEOUT", "5")),
+    "SOURCE_MATCH_RADIUS_ARCMIN": 1.0,
+    "COUNT_CAP": 10000,
+    "PUBLIC_URL": os.environ.get("SKYGALLERY_PUBLIC_URL", ""),
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("SKYGALLERY_LOG_LEVEL", "WARNING")},
+}
