@@ -20,9 +20,15 @@ def needs_shared_data():
 
 
 @pytest.fixture(autouse=True)
-def isolated_store(tmp_path, settings):
+def isolated_store(tmp_path, settings, monkeypatch, request):
+    """A file store per test. pytest-django wraps each test in a transaction that never commits, so
+    on-commit moves would never run: files are committed at once here, except in tests marked
+    ``real_commit`` (transactional tests of the on-commit and rollback paths)."""
+    from skygallery.gallery.services.filestore import FileStore
     settings.FILE_STORE = tmp_path / "files"
     settings.SKYGALLERY = {**settings.SKYGALLERY, "CATALOG": None, "SIMBAD_ONLINE": False}
+    if not request.node.get_closest_marker("real_commit"):
+        monkeypatch.setattr(FileStore, "commit_on_success", FileStore.commit)
     return settings.FILE_STORE
 
 

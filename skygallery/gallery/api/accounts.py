@@ -1,7 +1,7 @@
 """/api/v1/tokens: the caller's own API tokens."""
 from __future__ import annotations
 
-from ninja import Router, Schema
+from ninja import Status, Router, Schema
 from pydantic import Field
 
 from ..services import accounts as svc
@@ -29,7 +29,7 @@ def my_tokens(request):
 @router.post("", response={201: dict}, summary="Create an API token (its text is shown once)")
 def create(request, data: TokenIn):
     token, clear = svc.create_token(request.auth, data.name, data.days)
-    return 201, {**token_dict(token), "token": clear}
+    return Status(201, {**token_dict(token), "token": clear})
 
 
 @router.delete("/{token_id}", summary="Revoke one of my API tokens")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from ninja import Router
+from ninja import Status, Router
 
 from ..errors import InvalidInput
 from ..models import Observation, ProcessingLog, Revolution
@@ -101,7 +101,7 @@ def post_observation(request, update: bool = True, replace_files: bool = False):
     except json.JSONDecodeError as exc:
         raise InvalidInput(("metadata", f"not valid JSON: {exc.msg}")) from None
     obs, created = svc.post_observation(payload, uploads, actor=user, update=update, replace_files=replace_files)
-    return (201 if created else 200), observation_dict(obs)
+    return Status((201 if created else 200), observation_dict(obs))
 
 
 @router.get("/processing-logs", summary="Processing logs, newest first")
@@ -117,4 +117,4 @@ def logs(request, revolution: int | None = None, status: str | None = None, limi
 @router.post("/processing-logs", auth=WRITE_AUTH, response={201: dict}, summary="Record a processing log")
 def post_log(request, data: ProcessingLogIn):
     user = require_contributor(request)
-    return 201, log_dict(svc.post_processing_log(data, actor=user))
+    return Status(201, log_dict(svc.post_processing_log(data, actor=user)))

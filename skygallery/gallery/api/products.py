@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ninja import Query, Router, Schema
+from ninja import Status, Query, Router, Schema
 
 from ..errors import InvalidInput
 from ..schemas import ProductIn
@@ -126,7 +126,7 @@ def post(request):
     metadata, uploads = read_post(request)
     product = svc.post_product(metadata, uploads, actor=user)
     data = svc.get_version(product).metadata
-    return (201 if product.version == 1 else 200), data
+    return Status((201 if product.version == 1 else 200), data)
 
 
 @router.delete("/{product_id}", auth=WRITE_AUTH, summary="Delete a product (soft: files kept until collected)")

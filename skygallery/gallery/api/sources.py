@@ -1,7 +1,7 @@
 """/api/v1/sources: search (name/alias, type, cone), read, create, update, merge; name resolution."""
 from __future__ import annotations
 
-from ninja import Query, Router, Schema
+from ninja import Status, Query, Router, Schema
 
 from skygallery.science.sphere import Cone
 
@@ -78,7 +78,7 @@ def create(request, data: SourceIn):
         dec = found.dec_deg if dec is None else dec
         otype, url = otype or found.object_type, url or found.catalog_url
         aliases += [a for a in found.aliases + [found.name] if a != data.name]
-    return 201, source_dict(svc.create_source(data.name, ra, dec, otype, aliases, url))
+    return Status(201, source_dict(svc.create_source(data.name, ra, dec, otype, aliases, url)))
 
 
 @router.patch("/{name}", auth=WRITE_AUTH, summary="Update a source (position, type, aliases, canonical name)")

@@ -62,7 +62,7 @@ def _check_fits(staged: StagedFile, field: str, name: str) -> None:
         try:
             with gzip.open(staged.temp_path) as handle:
                 head = handle.read(80)
-        except OSError as exc:
+        except (OSError, EOFError) as exc:
             raise InvalidInput((field, f"{name}: corrupt gzip data ({exc})")) from None
     if not head.startswith(b"SIMPLE  ="):
         raise InvalidInput((field, f"{name}: not a FITS file (no SIMPLE card)"))

@@ -1,0 +1,181 @@
+"""Product search: each filter against a brute-force answer, paging, totals and bad query strings."""
+from datetime import datetime, timedelta, timezone
+
+import numpy as np
+import pytest
+
+from skygallery.gallery.models import Instrument, Product, ProductType
+from skygallery.gallery.services.products import post_product
+from skygallery.gallery.services.search import search_products
+from skygallery.science.sphere import separation_deg
+from tests.gallery.helpers import fields
+
+pytestmark = pytest.mark.django_db
+T0 = datetime(2003, 1, 1, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def random_products(db):
+    """300 products with random times, revolutions, bands and positions (positions cover the poles and RA 0)."""
+    rng = np.random.default_rng(42)
+    inst = {i.name: i for i in Instrument.objects.all()}
+    types = {t.name: t for t in ProductType.objects.all()}
+    rows = []
+    for i in range(300):
+        long_term = rng.random() < 0.2
+        rev1 = int(rng.integers(1, 2800))
+        rev2 = rev1 + (int(rng.integers(1, 600)) if long_term else 0)
+        t1 = T0 + timedelta(hours=float(rng.uniform(0, 24 * 365 * 20)))
+        t2 = t1 + timedelta(hours=float(rng.exponential(2000 if long_term else 10)))
+        ra = float(rng.uniform(0, 360))
+        dec = float(np.degrees(np.arcsin(rng.uniform(-1, 1))))
+        if i % 10 == 0:
+            ra, dec = float(rng.choice([0.2, 359.8])), float(rng.uniform(-5, 5))
+        if i % 15 == 0:
+            dec = float(rng.uniform(85, 90))
+        name = ["isgri", "jemx1", "jemx2"][i % 3]
+        ptype = {"isgri": "isgri_image", "jemx1": "jemx_lc", "jemx2": "jemx_spectrum"}[name]
+        e1 = float(rng.choice([3, 20, 28, 30]))
+        p = Product(product_id=f"p{i}", title=f"Product {i}", instrument=inst[name], product_type=types[ptype],
+                    e1_kev=e1, e2_kev=e1 + float(rng.choice([10, 12, 17, 50])), t_start=t1, t_end=t2, rev1=rev1,
+                    rev2=rev2, highlight=(i % 37 == 0), data_version="NRT" if i % 4 == 0 else "CONS")
+        p.set_position(ra, dec)
+        p.save()
+        rows.append(p)
+    return rows
+
+
+def ids(params):
+    page = search_products({**params, "page_size": 500})
+    assert page.total == len(page.results)
+    return {p.product_id for p in page.results}
+
+
+def test_revolution_overlap_matches_brute_force(random_products):
+    rng = np.random.default_rng(7)
+    for _ in range(40):
+        r1 = int(rng.integers(1, 2900))
+        r2 = r1 + int(rng.choice([0, 1, 30, 400]))
+        expected = {p.product_id for p in random_products if p.rev1 <= r2 and p.rev2 >= r1}
+        assert ids({"rev1": r1, "rev2": r2}) == expected
+        inside = {p.product_id for p in random_products if p.rev1 >= r1 and p.rev2 <= r2}
+        assert ids({"rev1": r1, "rev2": r2, "rev_mode": "inside"}) == inside
+    r = random_products[5].rev1
+    assert ids({"rev": r}) == {p.product_id for p in random_products if p.rev1 <= r <= p.rev2}
+
+
+def test_time_overlap_matches_brute_force(random_products):
+    rng = np.random.default_rng(8)
+    for _ in range(40):
+        a = T0 + timedelta(hours=float(rng.uniform(0, 24 * 365 * 20)))
+        b = a + timedelta(hours=float(rng.choice([0.5, 30, 3000])))
+        expected = {p.product_id for p in random_products if p.t_start <= b and p.t_end >= a}
+        assert ids({"t1": a.strftime("%Y-%m-%dT%H:%M:%S.%f"), "t2": b.strftime("%Y-%m-%dT%H:%M:%S.%f")}) == expected
+
+
+@pytest.mark.parametrize("ra, dec, radius", [(0.0, 0.0, 2.0), (359.9, 1.0, 5.0), (10.0, 88.0, 4.0),
+                                             (200.0, 89.9, 1.0), (123.0, -30.0, 40.0), (180.0, -90.0, 10.0)])
+def test_cone_matches_brute_force(random_products, ra, dec, radius):
+    expected = {p.product_id for p in random_products
+                if separation_deg(ra, dec, p.ra_deg, p.dec_deg) <= radius}
+    assert ids({"ra": ra, "dec": dec, "radius": radius}) == expected
+    assert ids({"ra": ra, "dec": dec, "radius": f"{radius * 60}arcmin"}) == expected
+    assert ids({"ra": ra, "dec": dec, "radius": radius * 60, "radius_unit": "arcmin"}) == expected
+
+
+def test_bands_instruments_and_flags(random_products):
+    P = random_products
+    assert ids({"e1": 20, "e2": 40}) == {p.product_id for p in P if p.e1_kev >= 20 and p.e2_kev <= 40}
+    assert ids({"e1": 20, "e2": 40, "band_mode": "overlap"}) == {p.product_id for p in P
+                                                                 if p.e1_kev < 40 and p.e2_kev > 20}
+    assert ids({"instrument": "jemx"}) == {p.product_id for p in P if p.instrument.name.startswith("jemx")}
+    assert ids({"instrument": "isgri,jemx2"}) == {p.product_id for p in P if p.instrument.name in ("isgri", "jemx2")}
+    assert ids({"family": "lightcurve"}) == {p.product_id for p in P if p.product_type.family == "lightcurve"}
+    assert ids({"product_type": "spectrum"}) == {p.product_id for p in P if p.product_type.family == "spectrum"}
+    assert ids({"product_type": "isgri_image"}) == {p.product_id for p in P if p.product_type.name == "isgri_image"}
+    assert ids({"long_term": "true"}) == {p.product_id for p in P if p.span > 0}
+    assert ids({"long_term": "false"}) == {p.product_id for p in P if p.span == 0}
+    assert ids({"min_span": 100}) == {p.product_id for p in P if p.span >= 100}
+    assert ids({"highlight": "1"}) == {p.product_id for p in P if p.highlight}
+    assert ids({"data_version": "NRT"}) == {p.product_id for p in P if p.data_version == "NRT"}
+    assert ids({"q": "duct 12"}) == {p.product_id for p in P if "duct 12" in p.title}
+    combined = ids({"instrument": "isgri", "family": "image", "e1": 20, "e2": 80, "rev1": 500, "rev2": 2000,
+                    "long_term": "false"})
+    assert combined == {p.product_id for p in P if p.instrument.name == "isgri" and p.e1_kev >= 20
+                        and p.e2_kev <= 80 and p.rev1 <= 2000 and p.rev2 >= 500 and p.span == 0}
+
+
+def test_sorting_and_paging_are_stable(random_products):
+    seen = []
+    for page in range(1, 8):
+        result = search_products({"sort": "rev", "page": page, "page_size": 50})
+        seen += [p.product_id for p in result.results]
+    assert len(seen) == len(set(seen)) == 300
+    revs = [Product.objects.get(product_id=i).rev1 for i in seen]
+    assert revs == sorted(revs)
+    newest = search_products({"page_size": 10}).results
+    assert [p.t_start for p in newest] == sorted((p.t_start for p in random_products), reverse=True)[:10]
+    titles = [p.title for p in search_products({"sort": "title", "page_size": 500}).results]
+    assert titles == sorted(titles)
+
+
+def test_total_is_capped(random_products, settings):
+    settings.SKYGALLERY = {**settings.SKYGALLERY, "COUNT_CAP": 100}
+    page = search_products({})
+    assert (page.total, page.total_exact) == (100, False)
+    page = search_products({"instrument": "isgri", "long_term": "true"})
+    assert page.total_exact and page.total == sum(1 for p in random_products
+                                                   if p.instrument.name == "isgri" and p.span > 0)
+
+
+def _post(pid, sources, **kw):
+    meta = {"product_id": pid, "title": pid, "instrument": "isgri", "product_type": "isgri_lc", "e1_kev": 28,
+            "e2_kev": 40, "t1": "2022-10-27T13:01:29", "t2": "2022-10-28T03:44:53", "sources": sources,
+            "create_sources": True, **kw}
+    return post_product(meta)
+
+
+def test_source_alias_and_object_type(db):
+    _post("a", [{"name": "GX 1+4", "ra": 263.0126, "dec": -24.7456, "object_type": "LowMassXBin",
+                 "aliases": ["4U 1728-24"]}])
+    _post("b", [{"name": "Vela X-1", "ra": 135.5286, "dec": -40.5547, "object_type": "HighMassXBin"}])
+    _post("c", ["GX 1+4", "Vela X-1"])
+    assert ids({"source": "4u1728-24"}) == {"a", "c"}
+    assert ids({"source": "  gx 1+4 "}) == {"a", "c"}
+    assert ids({"source": "vela x 1"}) == set()  # '-' is significant in designations
+    assert ids({"source": "VELA X-1"}) == {"b", "c"}
+    assert ids({"object_type": "HighMassXBin"}) == {"b", "c"}
+    assert ids({"source": "unknown"}) == set()
+
+
+@pytest.mark.parametrize("params, field", [
+    ({"ra": "abc", "dec": 0, "radius": 1}, "ra"),
+    ({"ra": 458, "dec": 0, "radius": 1}, "ra"),
+    ({"ra": 10, "dec": 0}, "radius"),
+    ({"ra": 10, "dec": 0, "radius": "ten"}, "radius"),
+    ({"ra": 10, "dec": 0, "radius": 5, "radius_unit": "furlong"}, "radius_unit"),
+    ({"e1": 40, "e2": 20}, "e2"),
+    ({"t1": "2022-10-28"}, "t1"),
+    ({"t1": "2022-10-28T10:00:00", "t2": "2022-10-27T10:00:00"}, "t2"),
+    ({"rev1": 20, "rev2": 10}, "rev2"),
+    ({"rev": "x"}, "rev"),
+    ({"instrument": "chandra"}, "instrument"),
+    ({"product_type": "hologram"}, "product_type"),
+    ({"sort": "size"}, "sort"),
+    ({"band_mode": "near"}, "band_mode"),
+    ({"highlight": "maybe"}, "highlight"),
+    ({"page_size": 100000}, "page_size"),
+    ({"page": 0}, "page"),
+])
+def test_bad_query_strings_are_422(client, params, field):
+    r = client.get("/api/v1/products", params)
+    assert r.status_code == 422, r.content
+    assert field in fields(r)
+
+
+def test_api_search_response_shape(client, db):
+    _post("x1", [{"name": "Crab", "ra": 83.6331, "dec": 22.0145}])
+    body = client.get("/api/v1/products", {"source": "crab", "instrument": "isgri"}).json()
+    assert body["total"] == 1 and body["total_exact"] and body["page"] == 1
+    item = body["results"][0]
+    assert item["product_id"] == "x1" and item["sources"] == ["Crab"] and item["url"] == "/products/x1/"
