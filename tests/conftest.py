@@ -67,7 +67,7 @@ def fits_image_bytes(shape=(32, 32), value=1.0, gz=False) -> bytes:
     buf = io.BytesIO()
     fits.HDUList([fits.PrimaryHDU(), hdu]).writeto(buf)
     data = buf.getvalue()
-    return gzip.compress(data) if gz else data
+    return gzip.compress(data, mtime=0) if gz else data
 
 
 def png_bytes() -> bytes:
