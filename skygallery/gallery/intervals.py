@@ -28,20 +28,24 @@ def duration_class(seconds: float) -> int:
     return int(math.ceil(max(0.0, seconds) / 3600.0)).bit_length()
 
 
+def _bucketed_overlap(start: str, end: str, cls: str, lo, hi, max_class: int, width) -> Q:
+    """Rows whose [start, end] overlaps [lo, hi]; ``width(c)`` is the longest length of class c."""
+    if lo is None and hi is None:
+        return Q()
+    if lo is None:
+        return Q(**{f"{start}__lte": hi})
+    terms = Q()
+    for c in range(max_class + 1):
+        bounds = {f"{start}__gte": lo - width(c)}
+        if hi is not None:
+            bounds[f"{start}__lte"] = hi
+        terms |= Q(**{cls: c}, **bounds)
+    return terms & Q(**{f"{end}__gte": lo})
+
+
 def revolution_overlap_q(r1: int | None, r2: int | None) -> Q:
     """Products whose [rev1, rev2] overlaps [r1, r2] (either bound may be open)."""
-    if r1 is None and r2 is None:
-        return Q()
-    if r1 is None:
-        return Q(rev1__lte=r2)
-    terms = Q()
-    for c in range(MAX_SPAN_CLASS + 1):
-        width = (1 << c) - 1  # largest span of class c
-        bounds = {"rev1__gte": r1 - width}
-        if r2 is not None:
-            bounds["rev1__lte"] = r2
-        terms |= Q(span_class=c, **bounds)
-    return terms & Q(rev2__gte=r1)
+    return _bucketed_overlap("rev1", "rev2", "span_class", r1, r2, MAX_SPAN_CLASS, lambda c: (1 << c) - 1)
 
 
 def revolution_inside_q(r1: int | None, r2: int | None) -> Q:
@@ -56,14 +60,4 @@ def revolution_inside_q(r1: int | None, r2: int | None) -> Q:
 
 def time_overlap_q(t1: datetime | None, t2: datetime | None) -> Q:
     """Products whose [t_start, t_end] overlaps [t1, t2] (either bound may be open)."""
-    if t1 is None and t2 is None:
-        return Q()
-    if t1 is None:
-        return Q(t_start__lte=t2)
-    terms = Q()
-    for c in range(MAX_DUR_CLASS + 1):
-        bounds = {"t_start__gte": t1 - timedelta(hours=1 << c)}
-        if t2 is not None:
-            bounds["t_start__lte"] = t2
-        terms |= Q(dur_class=c, **bounds)
-    return terms & Q(t_end__gte=t1)
+    return _bucketed_overlap("t_start", "t_end", "dur_class", t1, t2, MAX_DUR_CLASS, lambda c: timedelta(hours=1 << c))

@@ -99,3 +99,4 @@ def test_openapi_describes_every_operation(client):
         assert op in ops, op
     assert all(item[m].get("summary") for item in schema["paths"].values() for m in item)
     assert client.get("/api/v1/docs").status_code == 200
+    assert client.get("/api/docs", follow=True).status_code == 200

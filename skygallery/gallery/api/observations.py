@@ -1,19 +1,17 @@
 """/api/v1 revolutions, observations (with files) and processing logs."""
 from __future__ import annotations
 
-import json
-
 from ninja import Status, Router
 
-from ..errors import InvalidInput
+from ..errors import NotFound
 from ..models import Observation, ProcessingLog, Revolution
 from ..schemas import ProcessingLogIn, RevolutionIn
 from ..services import observations as svc
 from ..services.serialize import observation_dict
 from ..services.timing import isot
-from ..services.uploads import Upload
 from .auth import WRITE_AUTH, require_contributor
 from .files import file_response
+from .multipart import read_metadata_and_files
 
 router = Router(tags=["observations and revolutions"])
 
@@ -73,7 +71,6 @@ def observations(request, rev1: int | None = None, rev2: int | None = None, titl
 def observation(request, obs_id: int):
     obs = Observation.objects.filter(pk=obs_id).first()
     if obs is None:
-        from ..errors import NotFound
         raise NotFound(f"no observation {obs_id}")
     return observation_dict(obs)
 
@@ -91,15 +88,7 @@ def observation_file(request, obs_id: int, file_id: int):
                                                                                       "format": "binary"}}}}}}}})
 def post_observation(request, update: bool = True, replace_files: bool = False):
     user = require_contributor(request)
-    if request.content_type == "multipart/form-data":
-        raw = request.POST.get("metadata", "")
-        uploads = [Upload(role, f.name, f) for role in request.FILES for f in request.FILES.getlist(role)]
-    else:
-        raw, uploads = request.body.decode("utf-8", "replace"), []
-    try:
-        payload = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise InvalidInput(("metadata", f"not valid JSON: {exc.msg}")) from None
+    payload, uploads = read_metadata_and_files(request)
     obs, created = svc.post_observation(payload, uploads, actor=user, update=update, replace_files=replace_files)
     return Status((201 if created else 200), observation_dict(obs))
 

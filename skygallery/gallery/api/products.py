@@ -1,19 +1,15 @@
 """/api/v1/products: search, read, versions, post (multipart or JSON), delete, file download."""
 from __future__ import annotations
 
-import json
-from typing import Any
-
 from ninja import Status, Query, Router, Schema
 
-from ..errors import InvalidInput
 from ..schemas import ProductIn
 from ..services import products as svc
 from ..services.search import search_products
 from ..services.serialize import file_dict, product_summary, version_summary
-from ..services.uploads import Upload
 from .auth import WRITE_AUTH, require_contributor
 from .files import file_response
+from .multipart import read_metadata_and_files
 
 router = Router(tags=["products"])
 
@@ -102,28 +98,13 @@ MULTIPART_DOC = {
 }
 
 
-def read_post(request) -> tuple[Any, list[Upload]]:
-    """Metadata and uploads of a multipart (``metadata`` + files by role) or JSON request."""
-    if request.content_type == "multipart/form-data":
-        raw = request.POST.get("metadata")
-        if raw is None:
-            raise InvalidInput(("metadata", "missing multipart field 'metadata' (a JSON object)"))
-        uploads = [Upload(role, f.name, f) for role in request.FILES for f in request.FILES.getlist(role)]
-    else:
-        raw, uploads = request.body.decode("utf-8", "replace"), []
-    try:
-        return json.loads(raw), uploads
-    except json.JSONDecodeError as exc:
-        raise InvalidInput(("metadata", f"not valid JSON: {exc.msg} at line {exc.lineno}")) from None
-
-
 @router.post("", auth=WRITE_AUTH, response={201: dict, 200: dict}, openapi_extra=MULTIPART_DOC,
              summary="Create a product, or a new version of an existing product_id")
 def post(request):
     """Multipart: a `metadata` JSON field plus files in fields named by role (fits, region, rmf, arf,
     preview, table, yaml, html-attachment, other). JSON body: metadata only."""
     user = require_contributor(request)
-    metadata, uploads = read_post(request)
+    metadata, uploads = read_metadata_and_files(request)
     product = svc.post_product(metadata, uploads, actor=user)
     data = svc.get_version(product).metadata
     return Status((201 if product.version == 1 else 200), data)

@@ -1,6 +1,6 @@
-"""Maintenance of the file store: garbage collection of blobs and of stale temporary files.
+"""Maintenance: database set-up (``skygallery init``/``serve``) and garbage collection of the file store.
 
-Policy (``skygallery collect-garbage``):
+Garbage-collection policy (``skygallery collect-garbage``):
 
 * A blob is *referenced* while any ``ProductFile`` (of any version, current or older, of any
   product that still exists in the database) or any ``ObservationFile`` names its SHA-256.
@@ -32,6 +32,31 @@ from .filestore import FileStore
 
 BATCH = 500
 _DIGEST = re.compile(r"^[0-9a-f]{64}$")
+
+
+def migrate_and_seed() -> dict:
+    """Apply pending migrations, (re)seed the vocabularies and create the file store (idempotent).
+
+    Returns what was done: ``migrations`` (names applied), ``instruments``, ``product_types``,
+    ``roles`` (counts and names after seeding), ``database`` and ``file_store``.
+    """
+    from django.contrib.auth.models import Group
+    from django.core.management import call_command
+    from django.db.migrations.executor import MigrationExecutor
+
+    from ..models import Instrument, ProductType
+    from ..seed import seed
+    executor = MigrationExecutor(connection)
+    plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
+    call_command("migrate", interactive=False, verbosity=0)
+    seed()
+    root = FileStore().root
+    root.mkdir(parents=True, exist_ok=True)
+    return {"database": f"{connection.vendor} {connection.settings_dict.get('NAME')}",
+            "migrations": [f"{m.app_label}.{m.name}" for m, _backwards in plan],
+            "instruments": Instrument.objects.count(), "product_types": ProductType.objects.count(),
+            "roles": list(Group.objects.order_by("name").values_list("name", flat=True)),
+            "file_store": str(root)}
 
 
 @dataclass
