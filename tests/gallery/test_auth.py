@@ -96,3 +96,13 @@ def test_session_login_can_post_with_csrf(contributor):
     import json
     r = browser.post("/api/v1/products", {"metadata": json.dumps(image_metadata())}, HTTP_X_CSRFTOKEN=csrf)
     assert r.status_code == 201
+
+
+def test_bad_token_is_401_even_with_csrf_enforced(contributor):
+    """A client without a session (as `requests` is) must get 401, not a CSRF 403."""
+    from django.test import Client
+    api_client = Client(enforce_csrf_checks=True)
+    assert post_product(api_client, None, image_metadata()).status_code == 401
+    assert post_product(api_client, "sg_wrong", image_metadata()).status_code == 401
+    from skygallery.gallery.services.accounts import create_token
+    assert post_product(api_client, create_token(contributor)[1], image_metadata()).status_code == 201

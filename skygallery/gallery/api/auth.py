@@ -1,7 +1,7 @@
 """Authentication for the API: ``Authorization: Bearer <token>`` or the browser session (with CSRF)."""
 from __future__ import annotations
 
-from ninja.security import HttpBearer, django_auth
+from ninja.security import HttpBearer, SessionAuth
 
 from ..errors import Forbidden
 from ..services.accounts import is_contributor, user_for_token
@@ -17,8 +17,18 @@ class TokenAuth(HttpBearer):
         return user
 
 
+class BrowserSessionAuth(SessionAuth):
+    """The signed-in browser session, with Django's CSRF check. A request without a session is simply
+    not authenticated by it (401 from the API), rather than failing the CSRF check (403)."""
+
+    def _get_key(self, request):
+        if not request.user.is_authenticated:
+            return None
+        return super()._get_key(request)
+
+
 token_auth = TokenAuth()
-WRITE_AUTH = [token_auth, django_auth]
+WRITE_AUTH = [token_auth, BrowserSessionAuth()]
 
 
 def optional_user(request):

@@ -1,9 +1,7 @@
 """Controlled vocabularies: instruments, product types and their families."""
 from django.db import models
 
-FAMILIES = ("image", "spectrum", "lightcurve", "other")
-DATA_VERSIONS = ("NRT", "CONS")
-FILE_ROLES = ("fits", "region", "rmf", "arf", "preview", "table", "yaml", "html-attachment", "other")
+from ..constants import DATA_VERSIONS, FAMILIES, FILE_ROLES  # noqa: F401  (re-exported)
 
 
 class Instrument(models.Model):
