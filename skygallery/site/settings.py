@@ -7,6 +7,7 @@ ALLOWED_HOSTS         comma-separated host names (default: localhost, 127.0.0.1,
 SKYGALLERY_MAX_UPLOAD_MB   largest accepted request body in MB (default 200)
 SKYGALLERY_CATALOG    ISDC GNRL-REFR-CAT FITS file or folder used to resolve names offline
 SKYGALLERY_SIMBAD     "1" to allow online SIMBAD look-ups (off by default)
+SKYGALLERY_AUTO_PREVIEW   "0" to not draw a PNG preview for products posted without one (on by default)
 SKYGALLERY_REVNO, SKYGALLERY_RADDAT   revolution table files (else a built-in model)
 """
 from __future__ import annotations
@@ -118,6 +119,20 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = HOME / "static"
+REPO_DIR = Path(__file__).resolve().parents[2]
+
+
+def _asset_dirs() -> list[tuple[str, str]]:
+    """Front-end libraries served by us (never a CDN): JS9 from npm, BokehJS from the bokeh wheel."""
+    from bokeh.util.paths import bokehjsdir
+    dirs = [("bokeh", bokehjsdir())]
+    js9 = Path(os.environ.get("SKYGALLERY_JS9_DIR", REPO_DIR / "node_modules" / "js9"))
+    if js9.is_dir():
+        dirs.append(("js9", str(js9)))
+    return dirs
+
+
+STATICFILES_DIRS = _asset_dirs()
 
 MAX_UPLOAD_BYTES = int(float(os.environ.get("SKYGALLERY_MAX_UPLOAD_MB", "200")) * 1024 * 1024)
 # Uploads are streamed to temporary files; the body-size check is done by our middleware.
@@ -131,6 +146,7 @@ SKYGALLERY = {
     "SIMBAD_TIMEOUT_S": float(os.environ.get("SKYGALLERY_SIMBAD_TIMEOUT", "5")),
     "SOURCE_MATCH_RADIUS_ARCMIN": 1.0,
     "COUNT_CAP": 10000,
+    "AUTO_PREVIEW": _flag("SKYGALLERY_AUTO_PREVIEW", True),
     "PUBLIC_URL": os.environ.get("SKYGALLERY_PUBLIC_URL", ""),
 }
 

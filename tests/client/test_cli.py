@@ -275,7 +275,7 @@ def test_search_filters_table_and_json(cli, three_products):
     assert "instrument" in cli("search", "--instrument", "hubble", code=2).stderr
 
 
-def test_export_writes_verified_files_and_manifest(cli, admin, files, tmp_path):
+def test_export_writes_verified_files_and_manifest(cli, admin, files, tmp_path, no_auto_preview):
     from skygallery.gallery.models import Product
     other = tmp_path / "other"
     other.mkdir()
@@ -301,6 +301,12 @@ def test_export_writes_verified_files_and_manifest(cli, admin, files, tmp_path):
     assert "not found" in cli("export", "nope", "--out", latest, code=1).stderr
 
 
+@pytest.fixture
+def no_auto_preview(settings):
+    """These tests count stored files exactly: no preview is drawn for products posted without one."""
+    settings.SKYGALLERY = {**settings.SKYGALLERY, "AUTO_PREVIEW": False}
+
+
 def test_delete_then_search_no_longer_finds_it(cli, three_products):
     cli("delete", "a-isgri-crab")
     assert search_ids(cli, "--source", "Crab") == {"c-isgri-crab-lc"}
@@ -308,7 +314,7 @@ def test_delete_then_search_no_longer_finds_it(cli, three_products):
     assert "not found" in cli("export", "a-isgri-crab", "--out", "x", code=1).stderr
 
 
-def test_collect_garbage_removes_only_unreferenced(cli, admin, files, tmp_path):
+def test_collect_garbage_removes_only_unreferenced(cli, admin, files, tmp_path, no_auto_preview):
     from skygallery.gallery.models import Observation, ObservationFile, Product
     from skygallery.gallery.services.filestore import FileStore
     store = FileStore()

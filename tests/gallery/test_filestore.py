@@ -20,8 +20,8 @@ def test_files_reach_the_store_only_when_the_post_commits(isolated_store):
         post_product(image_metadata(e1_kev=50), [Upload("fits", "m.fits", io.BytesIO(fits_image_bytes()))])
     assert list(store.stored_digests()) == [] and list((isolated_store / "tmp").iterdir()) == []
     product = post_product(image_metadata(), [Upload("fits", "m.fits", io.BytesIO(fits_image_bytes()))])
-    digest = product.current_version().files.get().sha256
-    assert store.exists(digest) and list((isolated_store / "tmp").iterdir()) == []
+    digests = [f.sha256 for f in product.current_version().files.all()]  # the FITS and its generated preview
+    assert len(digests) == 2 and all(store.exists(d) for d in digests) and list((isolated_store / "tmp").iterdir()) == []
 
 
 def test_stage_limit_and_stale_temp(isolated_store):

@@ -56,7 +56,8 @@ def test_repost_makes_a_new_version_and_keeps_the_old_one(client, contributor_to
     assert r.status_code == 200 and r.json()["version"] == 2
     latest = client.get("/api/v1/products/isgri-crab-2565").json()
     assert latest["title"] == "Crab Rev. 2565" and latest["data_version"] == "CONS" and latest["n_versions"] == 2
-    assert [f["name"] for f in latest["files"]] == ["mosaic_cons.fits"]
+    assert [f["name"] for f in latest["files"] if f["role"] == "fits"] == ["mosaic_cons.fits"]
+    assert [f["role"] for f in latest["files"]] == ["fits", "preview"]  # preview made from the new FITS
     versions = client.get("/api/v1/products/isgri-crab-2565/versions").json()
     assert [v["number"] for v in versions] == [2, 1]
     v1 = client.get("/api/v1/products/isgri-crab-2565/versions/1").json()
@@ -130,3 +131,16 @@ def test_unknown_product_and_file_404(client, contributor_token):
     body = post_image(client, contributor_token).json()
     assert client.get(f"/api/v1/products/{body['product_id']}/files/999999").status_code == 404
     assert client.get(f"/api/v1/products/{body['product_id']}/versions/7").status_code == 404
+
+
+def test_preview_is_generated_when_missing(client, contributor_token, tmp_path):
+    from tests.gallery.test_previews import write_mosaic  # a synthetic OSA mosaic
+    mosaic = write_mosaic(tmp_path / "m.fits").read_bytes()
+    r = post_product(client, contributor_token, image_metadata(product_id="gen"), {"fits": [("m.fits", mosaic)]})
+    previews = [f for f in r.json()["files"] if f["role"] == "preview"]
+    assert len(previews) == 1 and previews[0]["mime"] == "image/png"
+    png = b"".join(client.get(previews[0]["url"]).streaming_content)
+    assert png.startswith(b"\x89PNG")
+    # a given preview is kept as is, none is added
+    r = post_image(client, contributor_token, product_id="given")
+    assert [f["name"] for f in r.json()["files"] if f["role"] == "preview"] == ["preview.png"]

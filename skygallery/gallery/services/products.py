@@ -9,14 +9,15 @@ from django.db import transaction
 from django.utils import timezone
 
 from ..errors import InvalidInput, NotFound
-from ..models import DetectedSource, Observation, Product, ProductFile, ProductVersion, Revolution
+from ..models import DetectedSource, Observation, Product, ProductFile, ProductType, ProductVersion, Revolution
 from ..schemas import ProductIn, parse_schema
 from . import vocab
 from .filestore import FileStore, staged_files
 from .serialize import product_metadata
 from .sources import find_source, link_source, validate_position
 from .timing import parse_time_field, revolution_bounds, revolution_range
-from .uploads import Upload, check_uploads
+from .previews import make_preview
+from .uploads import CheckedFile, Upload, check_uploads
 
 SOURCE_FAMILIES = {"lightcurve", "spectrum"}
 
@@ -92,6 +93,7 @@ def post_product(payload: dict | ProductIn, uploads: list[Upload] = (), actor=No
     store = store or FileStore()
     with staged_files(store) as staged:
         files = check_uploads(store, list(uploads), settings.MAX_UPLOAD_BYTES, staged)
+        files += _generated_preview(data, files, store, staged)
         with transaction.atomic():
             derived = _validate(data)
             sources = [link_source(ref, data.create_sources, f"sources.{i}")
@@ -106,6 +108,24 @@ def post_product(payload: dict | ProductIn, uploads: list[Upload] = (), actor=No
             version.save(update_fields=["metadata"])
             ensure_revolutions(product.rev1, product.rev2, product.data_version if product.span == 0 else None)
     return product
+
+
+def _generated_preview(data: ProductIn, files: list[CheckedFile], store: FileStore, staged: list) -> list[CheckedFile]:
+    """A PNG preview made from the FITS files when the poster gave none (none when it cannot be made)."""
+    if any(f.role == "preview" for f in files) or data.keep_files or not settings.SKYGALLERY.get("AUTO_PREVIEW"):
+        return []
+    ptype = ProductType.objects.filter(name=(data.product_type or "").strip().lower()).first()
+    fits_paths = [f.staged.temp_path for f in files if f.role in ("fits", "rmf", "arf")]
+    if ptype is None or not fits_paths:
+        return []
+    detected = [d.model_dump() for d in data.detected_sources]
+    png = make_preview(fits_paths, ptype.family, data.title, detected)
+    if png is None:
+        return []
+    item = store.stage([png])
+    staged.append(item)
+    name = f"{data.product_id or 'product'}_preview.png"
+    return [CheckedFile("preview", name, "image/png", item)]
 
 
 def _upsert(data: ProductIn, derived: dict, actor) -> Product:

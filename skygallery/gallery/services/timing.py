@@ -39,3 +39,8 @@ def isot(dt: datetime | None) -> str | None:
         return None
     dt = dt.astimezone(timezone.utc) if dt.tzinfo else dt
     return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}"
+
+
+def mjd_of(value) -> float:
+    """MJD (UTC) of a datetime or an ISOT string."""
+    return timesys.mjd(timesys.parse_time(value))
