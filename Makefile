@@ -6,9 +6,13 @@ STAMP   := $(VENV)/.installed
 PYTEST  ?= $(PY) -m pytest -q -p no:cacheprovider
 PG_URL  ?= postgres://skygallery:skygallery@127.0.0.1:5432/skygallery
 
-.PHONY: install demo serve test test-sqlite test-postgres bench clean
+.PHONY: install browser demo serve test test-sqlite test-postgres bench clean
 
-install: $(STAMP)
+install: $(STAMP) node_modules/.installed
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -22,7 +26,11 @@ demo: install
 serve: install
 	$(SG) serve
 
-test: install test-sqlite test-postgres
+test: install browser test-sqlite test-postgres
+
+# Debian's Chromium for the browser tests (Playwright drives /usr/bin/chromium; nothing is downloaded by Playwright).
+browser:
+	@bash scripts/ensure-chromium.sh
 
 test-sqlite: install
 	@echo "== test suite on SQLite"

@@ -38,6 +38,7 @@ from typer.core import TyperGroup
 COMMAND_MODULES: list[str] = [
     "skygallery.client.gallery_cmds",
     "skygallery.client.product_cmds",
+    "skygallery.client.demo_cmds",
     # "skygallery.client.archive_cmds",   # simulate-archive, image, mosaic, detect, spectrum … go here
 ]
 
