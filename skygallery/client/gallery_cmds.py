@@ -5,6 +5,8 @@ Only light modules are imported here; Django is set up inside the commands.
 """
 from __future__ import annotations
 
+import os
+
 from typing import Annotated, Optional
 
 import typer
@@ -64,35 +66,71 @@ def _limited_server(workers: int):
     return LimitedWSGIServer
 
 
+def _interrupt(*_):
+    raise KeyboardInterrupt
+
+
+def _serve_forked(httpd, processes: int) -> None:
+    """Serve from ``processes`` processes sharing the bound socket (children are forked after binding)."""
+    import signal
+
+    from django.db import connections
+    connections.close_all()  # each process opens its own database connections
+    children = []
+    for _ in range(processes - 1):
+        pid = os.fork()
+        if pid == 0:
+            signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
+            try:
+                httpd.serve_forever()
+            finally:
+                os._exit(0)
+        children.append(pid)
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        httpd.serve_forever()
+    finally:
+        for pid in children:
+            os.kill(pid, signal.SIGTERM)
+        for pid in children:
+            os.waitpid(pid, 0)
+
+
 def serve(host: Annotated[str, typer.Option(help="Interface to listen on (0.0.0.0: all; set ALLOWED_HOSTS).")]
           = "127.0.0.1",
           port: Annotated[int, typer.Option(min=0, max=65535, help="TCP port (0: any free port).")] = 8000,
-          workers: Annotated[Optional[int], typer.Option(min=1, help="At most N requests at once "
-                                                         "(default: a thread per request).")] = None) -> None:
+          workers: Annotated[Optional[int], typer.Option(min=1, help="At most N requests at once per process "
+                                                         "(default: a thread per request).")] = None,
+          processes: Annotated[int, typer.Option(min=1, max=64, help="Server processes sharing the port "
+                                                 "(use the number of cores).")] = 1) -> None:
     """Run the gallery web server (migrates and seeds first; static files included).
 
-    A threaded server for a workstation or a small group. Static assets are served by Django's
-    staticfiles handler straight from the installed package (no collectstatic, no DEBUG). For a
-    public deployment run gunicorn skygallery.site.wsgi behind a proxy instead.
+    A threaded server, optionally in several processes, for a workstation or a group. Static assets are
+    served by Django's staticfiles handler straight from the installed package (no collectstatic, no
+    DEBUG). For a public deployment put it (or gunicorn skygallery.site.wsgi) behind a proxy.
 
     Examples:
       skygallery serve
-      skygallery serve --host 0.0.0.0 --port 8080 --workers 8
+      skygallery serve --host 0.0.0.0 --port 8080 --processes 2 --workers 8
     """
+    import socketserver
+
     _prepare()
     from django.contrib.staticfiles.handlers import StaticFilesHandler
-    from django.core.servers.basehttp import WSGIServer, run
+    from django.core.servers.basehttp import WSGIRequestHandler, WSGIServer
     from django.core.wsgi import get_wsgi_application
-    handler = StaticFilesHandler(get_wsgi_application())
+    base = _limited_server(workers) if workers else WSGIServer
+    server_cls = type("ThreadedWSGIServer", (socketserver.ThreadingMixIn, base), {"daemon_threads": True})
+    httpd = server_cls((host, port), WSGIRequestHandler, ipv6=":" in host)
+    httpd.set_app(StaticFilesHandler(get_wsgi_application()))
     shown = f"[{host}]" if ":" in host else host
-
-    def on_bind(bound: int) -> None:
-        typer.echo(f"SkyGallery at http://{shown}:{bound}/  (Ctrl-C to stop)", err=False)
+    typer.echo(f"SkyGallery at http://{shown}:{httpd.server_port}/  (Ctrl-C to stop)")
     try:
-        run(host, port, handler, ipv6=":" in host, threading=True, on_bind=on_bind,
-            server_cls=_limited_server(workers) if workers else WSGIServer)
+        _serve_forked(httpd, processes) if processes > 1 else httpd.serve_forever()
     except KeyboardInterrupt:
         typer.echo("stopped")
+    finally:
+        httpd.server_close()
 
 
 # ---------------------------------------------------------------------------------------------- users, tokens

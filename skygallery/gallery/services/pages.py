@@ -42,7 +42,7 @@ def revolution_page(number: int, instrument_names: list[str] | None, family: str
     """A revolution with its observations and, per observation, products grouped by instrument and type."""
     rev = Revolution.objects.prefetch_related("logs").filter(number=number).first()
     observations = list(Observation.objects.filter(rev1__lte=number, rev2__gte=number).order_by("t_start"))
-    products = product_queryset().filter(rev1__lte=number, rev2__gte=number, span=0)
+    products = product_queryset().filter(span_class=0, rev1=number)  # per-revolution products (span 0)
     if instrument_names:
         products = products.filter(instrument__name__in=instrument_names)
     if family:

@@ -29,7 +29,7 @@ from skygallery.science.sphere import Cone
 
 from ..errors import InvalidInput
 from ..intervals import revolution_inside_q, revolution_overlap_q, time_overlap_q
-from ..models import FAMILIES, Product, ProductSource, ProductType, SourceName, Source
+from ..models import FAMILIES, Instrument, Product, ProductSource, ProductType, Source, SourceName
 from . import vocab
 from .geometry import cone_filter, radius_to_deg
 from .timing import parse_time_field
@@ -138,19 +138,7 @@ def build_queryset(params: Mapping[str, Any]) -> tuple[QuerySet, dict]:
     """Validate ``params`` and return the filtered, ordered queryset and the normalised query."""
     r = _Reader(params)
     qs = Product.objects.filter(deleted_at__isnull=True)
-    instrument = r.text("instrument")
-    if instrument:
-        names = [n for part in instrument.split(",") for n in (r.vocab(vocab.instrument_names, part, "instrument") or [])]
-        qs = qs.filter(instrument__name__in=names)
-    ptype, family = r.text("product_type"), r.choice("family", FAMILIES)
-    if ptype in FAMILIES:
-        ptype, family = None, ptype
-    if ptype:
-        found = r.vocab(vocab.product_type, ptype, "product_type")
-        if found:
-            qs = qs.filter(product_type=found)
-    if family:
-        qs = qs.filter(product_type_id__in=list(ProductType.objects.filter(family=family).values_list("id", flat=True)))
+    qs = _vocabulary_filters(r, qs)
     source = r.text("source")
     if source:
         ids = list(SourceName.objects.filter(key=normalise_name(source)).values_list("source_id", flat=True))
@@ -177,6 +165,34 @@ def build_queryset(params: Mapping[str, Any]) -> tuple[QuerySet, dict]:
     if r.errors:
         raise InvalidInput(r.errors)
     return qs.order_by(*SORTS[sort]), {k: str(v) for k, v in r.params.items()}
+
+
+def _vocabulary_filters(r: _Reader, qs: QuerySet) -> QuerySet:
+    """Instrument and product type/family as id lists, types restricted to those the instruments make,
+    so that (instrument, product_type, t_start) index ranges answer the query in time order."""
+    instruments = None
+    if r.text("instrument"):
+        names = [n for part in r.text("instrument").split(",")
+                 for n in (r.vocab(vocab.instrument_names, part, "instrument") or [])]
+        instruments = list(Instrument.objects.filter(name__in=names))
+        qs = qs.filter(instrument_id__in=[i.pk for i in instruments])
+    ptype, family = r.text("product_type"), r.choice("family", FAMILIES)
+    if ptype in FAMILIES:
+        ptype, family = None, ptype
+    types = None
+    if ptype:
+        found = r.vocab(vocab.product_type, ptype, "product_type")
+        types = [found] if found else []
+    if family:
+        types = [t for t in (types if types is not None else ProductType.objects.filter(family=family))
+                 if t.family == family]
+    if types is not None or instruments is not None:
+        candidates = types if types is not None else ProductType.objects.all()
+        if instruments is not None:
+            candidates = [t for t in candidates if any(t.accepts(i) for i in instruments)]
+        if types is not None or len(candidates) < ProductType.objects.count():
+            qs = qs.filter(product_type_id__in=[t.pk for t in candidates])
+    return qs
 
 
 def _bands_times_revs(r: _Reader, qs: QuerySet) -> QuerySet:
