@@ -126,11 +126,16 @@ def serve(host: Annotated[str, typer.Option(help="Interface to listen on (0.0.0.
     shown = f"[{host}]" if ":" in host else host
     typer.echo(f"SkyGallery at http://{shown}:{httpd.server_port}/  (Ctrl-C to stop)")
     try:
-        _serve_forked(httpd, processes) if processes > 1 else httpd.serve_forever()
+        _run(httpd, processes)
     except KeyboardInterrupt:
         typer.echo("stopped")
     finally:
         httpd.server_close()
+
+
+def _run(httpd, processes: int) -> None:
+    """Serve until interrupted, from one process or several."""
+    _serve_forked(httpd, processes) if processes > 1 else httpd.serve_forever()
 
 
 # ---------------------------------------------------------------------------------------------- users, tokens

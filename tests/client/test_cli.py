@@ -131,25 +131,26 @@ def test_init_is_idempotent_and_repairs_vocabularies(cli, db):
 
 
 def test_serve_migrates_then_serves_static_files_without_debug(cli, db, monkeypatch, settings):
-    import django.core.servers.basehttp as basehttp
+    import socketserver
+
     from django.contrib.staticfiles.handlers import StaticFilesHandler
     from wsgiref.util import setup_testing_defaults
+
+    from skygallery.client import gallery_cmds
     settings.DEBUG = False
     seen = {}
-
-    def fake_run(host, port, handler, ipv6=False, threading=False, on_bind=None, server_cls=None):
-        seen.update(host=host, port=port, handler=handler, threading=threading, server_cls=server_cls)
-        on_bind(8123)
-    monkeypatch.setattr(basehttp, "run", fake_run)
-    out = cli("serve", "--port", "0", "--workers", "2").stdout
-    assert "migrations applied: 0" in out and "SkyGallery at http://127.0.0.1:8123/" in out
-    assert isinstance(seen["handler"], StaticFilesHandler) and seen["threading"] and seen["port"] == 0
-    slots = seen["server_cls"].slots
+    monkeypatch.setattr(gallery_cmds, "_run", lambda httpd, processes: seen.update(httpd=httpd, processes=processes))
+    out = cli("serve", "--port", "0", "--workers", "2", "--processes", "2").stdout
+    httpd = seen["httpd"]
+    assert "migrations applied: 0" in out and f"SkyGallery at http://127.0.0.1:{httpd.server_port}/" in out
+    assert httpd.server_port > 0 and seen["processes"] == 2 and isinstance(httpd, socketserver.ThreadingMixIn)
+    assert isinstance(httpd.get_app(), StaticFilesHandler)
+    slots = type(httpd).slots
     assert slots.acquire(blocking=False) and slots.acquire(blocking=False) and not slots.acquire(blocking=False)
     environ = {"PATH_INFO": "/static/gallery/site.css"}
     setup_testing_defaults(environ)
     status = []
-    body = b"".join(seen["handler"](environ, lambda s, h, *a: status.append(s)))
+    body = b"".join(httpd.get_app()(environ, lambda s, h, *a: status.append(s)))
     assert status[0].startswith("200") and body
 
 
