@@ -5,13 +5,27 @@ from ninja.security import HttpBearer, SessionAuth
 
 from ..errors import Forbidden
 from ..services.accounts import is_contributor, user_for_token
+from ..services.jwt_tokens import CONTRIBUTOR_ROLE, jwt_user, looks_like_jwt
+
+
+def bearer_user(request, token: str):
+    """The user of a personal API token or of one of our JWTs (whose roles are kept on the request), or None."""
+    if looks_like_jwt(token):
+        try:
+            user, roles = jwt_user(token)
+        except Forbidden:
+            return None
+        request.jwt_roles = roles
+        return user
+    return user_for_token(token)
 
 
 class TokenAuth(HttpBearer):
-    openapi_description = "A personal API token (`skygallery token create` or the 'My tokens' page)"
+    openapi_description = ("A personal API token (`skygallery token create` or the 'My tokens' page), "
+                           "or a JWT of `skygallery token create --email`")
 
     def authenticate(self, request, token):
-        user = user_for_token(token)
+        user = bearer_user(request, token)
         if user is not None:
             request.user = user
         return user
@@ -35,7 +49,7 @@ def optional_user(request):
     """The caller of a read endpoint: token user, session user or None (anonymous)."""
     header = request.headers.get("Authorization", "")
     if header.lower().startswith("bearer "):
-        user = user_for_token(header[7:].strip())
+        user = bearer_user(request, header[7:].strip())
         if user is not None:
             return user
     user = getattr(request, "user", None)
@@ -44,6 +58,7 @@ def optional_user(request):
 
 def require_contributor(request):
     user = request.auth
-    if not is_contributor(user):
+    roles = getattr(request, "jwt_roles", None)  # a JWT grants no more than its roles
+    if not is_contributor(user) or (roles is not None and CONTRIBUTOR_ROLE not in roles):
         raise Forbidden("this operation needs the contributor role")
     return user

@@ -34,13 +34,7 @@ def log_dict(log: ProcessingLog) -> dict:
 
 @router.get("/revolutions", summary="Revolutions known to the gallery")
 def revolutions(request, rev1: int | None = None, rev2: int | None = None, data_status: str | None = None):
-    qs = Revolution.objects.prefetch_related("logs")
-    if rev1 is not None:
-        qs = qs.filter(number__gte=rev1)
-    if rev2 is not None:
-        qs = qs.filter(number__lte=rev2)
-    if data_status:
-        qs = qs.filter(data_status=data_status)
+    qs = svc.list_revolutions(rev1, rev2, data_status)
     return [revolution_dict(r) for r in qs]
 
 
@@ -57,14 +51,7 @@ def set_revolution(request, number: int, data: RevolutionIn):
 
 @router.get("/observations", summary="Observations, optionally of a revolution range")
 def observations(request, rev1: int | None = None, rev2: int | None = None, title: str | None = None):
-    qs = Observation.objects.prefetch_related("files")
-    if rev1 is not None:
-        qs = qs.filter(rev2__gte=rev1)
-    if rev2 is not None:
-        qs = qs.filter(rev1__lte=rev2)
-    if title:
-        qs = qs.filter(title__icontains=title)
-    return [observation_dict(o) for o in qs[:1000]]
+    return [observation_dict(o) for o in svc.list_observations(rev1, rev2, title)]
 
 
 @router.get("/observations/{obs_id}", summary="One observation")
@@ -95,12 +82,7 @@ def post_observation(request, update: bool = True, replace_files: bool = False):
 
 @router.get("/processing-logs", summary="Processing logs, newest first")
 def logs(request, revolution: int | None = None, status: str | None = None, limit: int = 100):
-    qs = ProcessingLog.objects.all()
-    if revolution is not None:
-        qs = qs.filter(revolution_id=revolution)
-    if status:
-        qs = qs.filter(status=status)
-    return [log_dict(log) for log in qs[: max(1, min(limit, 1000))]]
+    return [log_dict(log) for log in svc.list_logs(revolution, status, limit)]
 
 
 @router.post("/processing-logs", auth=WRITE_AUTH, response={201: dict}, summary="Record a processing log")

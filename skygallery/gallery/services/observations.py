@@ -80,3 +80,23 @@ def post_processing_log(payload: dict | ProcessingLogIn, actor=None) -> Processi
     rev = get_revolution(data.revolution)
     return ProcessingLog.objects.create(revolution=rev, job_id=data.job_id, status=data.status, text=data.text,
                                         created_by=actor)
+
+
+def _given(qs, **lookups):
+    """``qs`` filtered by the lookups whose value was given (None and "" mean "no filter")."""
+    return qs.filter(**{k: v for k, v in lookups.items() if v not in (None, "")})
+
+
+def list_revolutions(rev1: int | None = None, rev2: int | None = None, data_status: str | None = None):
+    return _given(Revolution.objects.prefetch_related("logs"), number__gte=rev1, number__lte=rev2,
+                  data_status=data_status)
+
+
+def list_observations(rev1: int | None = None, rev2: int | None = None, title: str | None = None, limit: int = 1000):
+    """Observations overlapping [rev1, rev2], optionally with ``title`` in their title."""
+    return _given(Observation.objects.prefetch_related("files"), rev2__gte=rev1, rev1__lte=rev2,
+                  title__icontains=title)[:limit]
+
+
+def list_logs(revolution: int | None = None, status: str | None = None, limit: int = 100):
+    return _given(ProcessingLog.objects.all(), revolution_id=revolution, status=status)[: max(1, min(limit, 1000))]
