@@ -24,7 +24,10 @@ def isolated_store(tmp_path, settings, monkeypatch, request):
     """A file store per test. pytest-django wraps each test in a transaction that never commits, so
     on-commit moves would never run: files are committed at once here, except in tests marked
     ``real_commit`` (transactional tests of the on-commit and rollback paths)."""
+    from django.core.cache import cache
+
     from skygallery.gallery.services.filestore import FileStore
+    cache.clear()  # the page cache must not outlive a test's rolled-back database
     settings.FILE_STORE = tmp_path / "files"
     settings.SKYGALLERY = {**settings.SKYGALLERY, "CATALOG": None, "SIMBAD_ONLINE": False}
     if not request.node.get_closest_marker("real_commit"):

@@ -6,3 +6,7 @@ class GalleryConfig(AppConfig):
     label = "gallery"
     verbose_name = "SkyGallery"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from .pagecache import connect_signals
+        connect_signals()

@@ -1,15 +1,16 @@
 from django.urls import path
 
+from .pagecache import anonymous_page_cache as cached
 from .views import accounts, browse, feeds, products, revolutions, sources
 
 urlpatterns = [
-    path("", browse.home, name="home"),
+    path("", cached(browse.home), name="home"),
     path("revolutions/", revolutions.revolution_index, name="revolutions"),
-    path("revolutions/<int:number>/", revolutions.revolution, name="revolution"),
-    path("sources/", sources.source_list, name="sources"),
-    path("sources/<str:name>/", sources.source_detail, name="source"),
+    path("revolutions/<int:number>/", cached(revolutions.revolution), name="revolution"),
+    path("sources/", cached(sources.source_list), name="sources"),
+    path("sources/<str:name>/", cached(sources.source_detail), name="source"),
     path("sources/<str:name>/feed/", feeds.SourceFeed(), name="source-feed"),
-    path("products/<str:product_id>/", products.product_detail, name="product"),
+    path("products/<str:product_id>/", cached(products.product_detail), name="product"),
     path("products/<str:product_id>/significance.fits", products.product_significance, name="product-significance"),
     path("products/<str:product_id>/plot.json", products.product_plot, name="product-plot"),
     path("feed/", feeds.ProductFeed(), name="feed"),

@@ -100,6 +100,9 @@ def _database() -> dict:
 
 
 DATABASES = {"default": _database()}
+# Shared by all server processes: the anonymous page cache and its generation token (gallery/pagecache.py).
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+                      "LOCATION": str(HOME / "cache"), "OPTIONS": {"MAX_ENTRIES": 20000}}}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -4,7 +4,6 @@ import io
 import pytest
 
 from skygallery.gallery.errors import InvalidInput
-from skygallery.gallery.seed import seed
 from skygallery.gallery.services.filestore import FileStore
 from skygallery.gallery.services.products import post_product
 from skygallery.gallery.services.uploads import Upload
@@ -12,9 +11,8 @@ from tests.conftest import fits_image_bytes, image_metadata
 
 
 @pytest.mark.real_commit
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_files_reach_the_store_only_when_the_post_commits(isolated_store):
-    seed()
     store = FileStore(isolated_store)
     with pytest.raises(InvalidInput):
         post_product(image_metadata(e1_kev=50), [Upload("fits", "m.fits", io.BytesIO(fits_image_bytes()))])

@@ -127,3 +127,16 @@ def test_signup_and_login(client):
     r = client.post("/accounts/login/", {"username": "newbie", "password": "a-long-Pass-phrase-42"})
     assert r.status_code == 302
     assert "newbie" in client.get("/").content.decode()
+
+
+@pytest.mark.real_commit
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_anonymous_pages_are_cached_until_the_next_write(client, django_assert_max_num_queries):
+    post_product(image_metadata(title="First title"))
+    assert "First title" in client.get("/").content.decode()
+    with django_assert_max_num_queries(0):
+        assert "First title" in client.get("/").content.decode()  # served from the cache
+    post_product(image_metadata(title="Second title"))  # a new version: every cached page is stale
+    body = client.get("/").content.decode()
+    assert "Second title" in body and "First title" not in body
+    assert "Second title" in client.get("/products/isgri-crab-2565/").content.decode()
