@@ -204,19 +204,31 @@ def user_list():
 @token_app.command("create")
 def token_create(user: Annotated[Optional[str], typer.Option("--user", help="Owner (username).")] = None,
                  name: Annotated[str, typer.Option(help="A label for the token.")] = "cli",
-                 days: Annotated[Optional[int], typer.Option(help="Expires after D days (default: never).")] = None,
+                 days: Annotated[Optional[int], typer.Option(help="Expires after D days (default: never; "
+                                                               "30 for --email tokens).")] = None,
+                 email: Annotated[Optional[str], typer.Option(help="Instead of --user: mint an oda_api (MMODA) "
+                                                              "JWT for this e-mail.")] = None,
+                 roles: Annotated[str, typer.Option(help="With --email: comma-separated roles, e.g. "
+                                                    "\"gallery contributor\".")] = "",
                  quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the token.")] = False):
     """Create an API token; its text is printed once and never stored.
 
     Send it as "Authorization: Bearer TOKEN", or give it to --token / SKYGALLERY_TOKEN.
+    With --email, mint an HS256 JWT signed with this server's secret instead, for the oda_api client
+    (ODA_TOKEN) and the /dispatch-data endpoints; its user is created on first use, and the role
+    "gallery contributor" makes them a contributor. It also works as a Bearer token on /api/v1.
 
     Examples:
       skygallery token create --user carla --name laptop --days 90
       export SKYGALLERY_TOKEN=$(skygallery token create --user pipeline -q)
+      export ODA_TOKEN=$(skygallery token create --email carla@example.org --roles "gallery contributor" --days 30 -q)
     """
-    # Room for other kinds of credentials (e.g. --email/--roles JWTs): they would be alternatives to --user.
+    if user and email:
+        raise InvalidInput(("email", "give either --user or --email, not both"))
+    if email:
+        return _jwt_create(email, roles, 30 if days is None else days, quiet)
     if not user:
-        raise InvalidInput(("user", "give --user USERNAME"))
+        raise InvalidInput(("user", "give --user USERNAME (or --email for an oda_api token)"))
     django_ready()
     from skygallery.gallery.services.accounts import create_token
     token, clear = create_token(find_user(user), name, days)
@@ -225,6 +237,18 @@ def token_create(user: Annotated[Optional[str], typer.Option("--user", help="Own
     expiry = f"expires {token.expires_at:%Y-%m-%d}" if token.expires_at else "no expiry"
     typer.echo(f"token {token.pk} ({token.name!r}) for {user}, {expiry}. Shown once; keep it secret:")
     typer.echo(clear)
+
+
+def _jwt_create(email: str, roles: str, days: int, quiet: bool) -> None:
+    django_ready()
+    from skygallery.gallery.services.jwt_tokens import mint_jwt
+    role_list = [r.strip() for r in roles.split(",") if r.strip()]
+    token = mint_jwt(email, role_list, days)
+    if quiet:
+        return typer.echo(token)
+    typer.echo(f"oda_api token for {email}, roles [{', '.join(role_list) or 'none'}], expires in {days} days. "
+               "Use it as ODA_TOKEN; keep it secret:")
+    typer.echo(token)
 
 
 @token_app.command("revoke")

@@ -9,6 +9,7 @@ SKYGALLERY_CATALOG    ISDC GNRL-REFR-CAT FITS file or folder used to resolve nam
 SKYGALLERY_SIMBAD     "1" to allow online SIMBAD look-ups (off by default)
 SKYGALLERY_AUTO_PREVIEW   "0" to not draw a PNG preview for products posted without one (on by default)
 SKYGALLERY_REVNO, SKYGALLERY_RADDAT   revolution table files (else a built-in model)
+SKYGALLERY_COMPAT_PREFIX   URL path of the oda_api (MMODA dispatcher) gallery endpoints (default dispatch-data)
 """
 from __future__ import annotations
 
@@ -151,6 +152,8 @@ SKYGALLERY = {
     "COUNT_CAP": 10000,
     "AUTO_PREVIEW": _flag("SKYGALLERY_AUTO_PREVIEW", True),
     "PUBLIC_URL": os.environ.get("SKYGALLERY_PUBLIC_URL", ""),
+    # where the MMODA-dispatcher (oda_api) gallery endpoints are served; oda_api accepts [a-z0-9/-] in URL paths
+    "COMPAT_PREFIX": os.environ.get("SKYGALLERY_COMPAT_PREFIX", "dispatch-data").strip("/"),
 }
 
 LOGGING = {
