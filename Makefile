@@ -49,7 +49,8 @@ test-postgres: install
 
 bench: install
 	@bash scripts/ensure-postgres.sh || true
-	$(PY) benchmarks/gallery_query.py
+	$(PY) benchmarks/gallery_query.py --reuse
+	$(PY) benchmarks/pages.py
 
 clean:
 	rm -rf build dist *.egg-info .pytest_cache benchmarks/out
