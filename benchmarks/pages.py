@@ -3,11 +3,12 @@
     python benchmarks/pages.py [--db sqlite|postgres|both] [--n 1000000] [--runs 40] [--seconds 30] [--clients 8]
 
 1. Server time: home (filtered), revolution, source and product pages rendered through the whole Django
-   stack in-process (``django.test.Client``; no socket), ``--runs`` draws each with seeded parameters;
-   p50 / p95 in ms. Target: p95 < 100 ms.
+   stack in-process (``django.test.Client``; no socket) with the page cache off, ``--runs`` draws each with
+   seeded parameters; p50 / p95 in ms. Target: p95 < 100 ms.
 2. Throughput: ``skygallery serve --processes 2`` on a free loopback port, ``--clients`` concurrent
    keep-alive clients requesting a seeded mix of those pages for ``--seconds``; requests/s and latency
-   percentiles as the clients see them. Target: >= 200 requests/s on 2 cores.
+   percentiles as the clients see them, with the anonymous page cache off and on (the default; the mix
+   repeats URLs as visitors do). Target: >= 200 requests/s on 2 cores.
 
 Product pages need a version row with files: the benchmark posts metadata-only versions for the products it
 visits (idempotent). Each database runs in its own process (Django is configured once per process).
@@ -74,9 +75,14 @@ def page_mix(rng, n: int) -> list[tuple[str, str]]:
 
 
 def server_times(mix: list[tuple[str, str]]) -> dict[str, list[float]]:
-    """In-process render times (ms) per page kind; every page must answer 200."""
-    from django.test import Client
-    client, times = Client(SERVER_NAME="localhost"), {}
+    """In-process render times (ms) per page kind, page cache off; every page must answer 200."""
+    from django.test import Client, override_settings
+    with override_settings(CACHES={"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}):
+        return _render_times(Client(SERVER_NAME="localhost"), mix)
+
+
+def _render_times(client, mix: list[tuple[str, str]]) -> dict[str, list[float]]:
+    times = {}
     for _, url in mix[:8]:
         client.get(url)  # warm-up
     for kind, url in mix:
@@ -93,11 +99,12 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(processes: int) -> tuple[subprocess.Popen, int]:
+def start_server(processes: int, page_cache: bool) -> tuple[subprocess.Popen, int]:
     port = _free_port()
     cli = Path(sys.executable).with_name("skygallery")
     server = subprocess.Popen([str(cli), "serve", "--port", str(port), "--processes", str(processes)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=os.environ.copy())
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              env={**os.environ, "SKYGALLERY_PAGE_CACHE": "1" if page_cache else "0"})
     for _ in range(200):
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
@@ -152,7 +159,13 @@ def bench(db: str, n: int, runs: int, seconds: float, clients: int, processes: i
     for kind, values in server_times(mix).items():
         p50, p95 = np.percentile(values, [50, 95])
         print(f"{kind:<12}{p50:8.1f}{p95:8.1f}{max(values):8.1f}{'' if p95 < TARGET_P95_MS else '  MISS'}")
-    server, port = start_server(processes)
+    for page_cache in (False, True):
+        throughput(mix, clients, seconds, processes, page_cache)
+
+
+def throughput(mix, clients: int, seconds: float, processes: int, page_cache: bool) -> None:
+    """Run the load test against a fresh server and print requests/s and client-side latencies."""
+    server, port = start_server(processes, page_cache)
     try:
         count, lat, errors = load(port, mix, clients, seconds)
     finally:
@@ -160,9 +173,9 @@ def bench(db: str, n: int, runs: int, seconds: float, clients: int, processes: i
         server.wait(timeout=10)
     p50, p95 = np.percentile(lat, [50, 95])
     rps = count / seconds
-    print(f"throughput: {rps:.0f} requests/s with {clients} clients over {seconds:.0f} s ({processes} server "
-          f"processes), latency p50 {p50:.1f} ms p95 {p95:.1f} ms, {errors} errors"
-          + ("" if rps >= TARGET_RPS else "  MISS"))
+    print(f"throughput, page cache {'on ' if page_cache else 'off'}: {rps:.0f} requests/s with {clients} clients "
+          f"over {seconds:.0f} s ({processes} server processes), latency p50 {p50:.1f} ms p95 {p95:.1f} ms, "
+          f"{errors} errors" + ("" if rps >= TARGET_RPS else "  MISS"))
 
 
 def main() -> None:

@@ -9,6 +9,7 @@ SKYGALLERY_CATALOG    ISDC GNRL-REFR-CAT FITS file or folder used to resolve nam
 SKYGALLERY_SIMBAD     "1" to allow online SIMBAD look-ups (off by default)
 SKYGALLERY_AUTO_PREVIEW   "0" to not draw a PNG preview for products posted without one (on by default)
 SKYGALLERY_REVNO, SKYGALLERY_RADDAT   revolution table files (else a built-in model)
+SKYGALLERY_PAGE_CACHE "0" to turn off the page cache for anonymous visitors (on by default)
 SKYGALLERY_COMPAT_PREFIX   URL path of the oda_api (MMODA dispatcher) gallery endpoints (default dispatch-data)
 """
 from __future__ import annotations
@@ -103,7 +104,8 @@ def _database() -> dict:
 DATABASES = {"default": _database()}
 # Shared by all server processes: the anonymous page cache and its generation token (gallery/pagecache.py).
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
-                      "LOCATION": str(HOME / "cache"), "OPTIONS": {"MAX_ENTRIES": 20000}}}
+                      "LOCATION": str(HOME / "cache"), "OPTIONS": {"MAX_ENTRIES": 20000}}
+          if _flag("SKYGALLERY_PAGE_CACHE", True) else {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -1,15 +1,18 @@
 """Data for the web pages, assembled from the models in a few queries (the views stay thin)."""
 from __future__ import annotations
 
-from collections import OrderedDict, defaultdict
+from collections import defaultdict
 
 from django.db.models import Count, F
 
 from ..models import Observation, Product, ProductFile, Revolution, Source
+from .search import with_relations
 from .serialize import file_url, product_page_url
 from .timing import isot
 
-PAGE_PRODUCTS = ("instrument", "product_type", "observation")
+GROUP_LIMIT = 12     # cards per (observation, instrument, type) group on a revolution page
+SECTION_LIMIT = 12   # cards per section of a source page (the per-revolution section shows twice as many)
+
 
 
 def card_data(products: list[Product]) -> list[dict]:
@@ -34,38 +37,46 @@ def card_data(products: list[Product]) -> list[dict]:
 
 
 def product_queryset():
-    return (Product.objects.filter(deleted_at__isnull=True).select_related(*PAGE_PRODUCTS)
-            .prefetch_related("sources"))
+    return with_relations(Product.objects.filter(deleted_at__isnull=True))
 
 
 def revolution_page(number: int, instrument_names: list[str] | None, family: str | None) -> dict:
-    """A revolution with its observations and, per observation, products grouped by instrument and type."""
+    """A revolution with its observations and, per observation, its products grouped by instrument and type
+    (at most GROUP_LIMIT cards a group, with a link to all of them)."""
     rev = Revolution.objects.prefetch_related("logs").filter(number=number).first()
     observations = list(Observation.objects.filter(rev1__lte=number, rev2__gte=number).order_by("t_start"))
-    products = product_queryset().filter(span_class=0, rev1=number)  # per-revolution products (span 0)
+    rows = Product.objects.filter(deleted_at__isnull=True, span_class=0, rev1=number)  # span 0: this revolution
     if instrument_names:
-        products = products.filter(instrument__name__in=instrument_names)
+        rows = rows.filter(instrument__name__in=instrument_names)
     if family:
-        products = products.filter(product_type__family=family)
-    products = list(products.order_by("instrument__name", "product_type__name", "title"))
-    cards = {c["product"].pk: c for c in card_data(products)}
-    by_obs: dict[int | None, OrderedDict] = defaultdict(OrderedDict)
-    for p in products:
-        by_obs[p.observation_id].setdefault((p.instrument.label, p.product_type.label), []).append(cards[p.pk])
-    groups = [{"observation": o, "groups": list(by_obs.get(o.pk, {}).items())} for o in observations]
+        rows = rows.filter(product_type__family=family)
+    keys = list(rows.order_by("instrument_id", "product_type_id", "title", "id")
+                .values_list("id", "observation_id", "instrument_id", "product_type_id"))
+    groups: dict[tuple, list[int]] = defaultdict(list)
+    for pk, obs, inst, ptype in keys:
+        groups[(obs, inst, ptype)].append(pk)
+    shown = [pk for ids in groups.values() for pk in ids[:GROUP_LIMIT]]
+    cards = {c["product"].pk: c for c in card_data(list(product_queryset().filter(pk__in=shown)))}
+    by_obs: dict[int | None, list] = defaultdict(list)
+    for (obs, _, _), ids in groups.items():
+        first = cards[ids[0]]["product"]
+        by_obs[obs].append({"label": f"{first.instrument.label} · {first.product_type.label}", "total": len(ids),
+                            "cards": [cards[pk] for pk in ids[:GROUP_LIMIT]],
+                            "more_url": f"/?rev={number}&instrument={first.instrument.name}"
+                                        f"&family={first.product_type.family}" if len(ids) > GROUP_LIMIT else None})
+    sections = [{"observation": o, "groups": by_obs.get(o.pk, [])} for o in observations]
     if by_obs.get(None):
-        groups.append({"observation": None, "groups": list(by_obs[None].items())})
-    last_log = rev.logs.first() if rev else None
-    return {"revolution": rev, "number": number, "observations": groups, "n_products": len(products),
-            "last_log": last_log}
+        sections.append({"observation": None, "groups": by_obs[None]})
+    return {"revolution": rev, "number": number, "observations": sections, "n_products": len(keys),
+            "last_log": rev.logs.first() if rev else None}
 
 
 def source_page(source: Source) -> dict:
     """Highlights first, then long-term, then per-revolution products; counts per instrument and type."""
     qs = product_queryset().filter(sources=source)
-    highlights = list(qs.filter(highlight=True).order_by("-t_start")[:24])
-    long_term = list(qs.filter(span__gt=0, highlight=False).order_by("-t_start")[:48])
-    per_rev = list(qs.filter(span=0, highlight=False).order_by("-t_start")[:96])
+    highlights = list(qs.filter(highlight=True).order_by("-t_start")[:SECTION_LIMIT])
+    long_term = list(qs.filter(span__gt=0, highlight=False).order_by("-t_start")[:SECTION_LIMIT])
+    per_rev = list(qs.filter(span=0, highlight=False).order_by("-t_start")[:2 * SECTION_LIMIT])
     counts = (qs.values("instrument__label", "product_type__family").annotate(n=Count("id"))
               .order_by("instrument__label", "product_type__family"))
     return {"source": source, "aliases": source.aliases, "highlights": card_data(highlights),

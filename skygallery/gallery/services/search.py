@@ -248,6 +248,12 @@ def _cone(r: _Reader, qs: QuerySet) -> QuerySet:
     return cone_filter(qs, Cone(ra, dec, radius))
 
 
+def with_relations(qs: QuerySet) -> QuerySet:
+    """Instrument, type, observation and sources fetched by separate id look-ups: joining the small
+    vocabulary tables would let SQLite's planner drive the query from them and sort every match."""
+    return qs.prefetch_related("instrument", "product_type", "observation", "sources")
+
+
 def count_capped(qs: QuerySet, cap: int | None = None) -> tuple[int, bool]:
     """Exact count up to ``cap``; (cap, False) when there are more."""
     cap = cap or settings.SKYGALLERY["COUNT_CAP"]
@@ -262,7 +268,6 @@ def search_products(params: Mapping[str, Any]) -> Page:
     if r.errors:
         raise InvalidInput(r.errors)
     qs, normalised = build_queryset({k: v for k, v in params.items() if k not in ("page", "page_size")})
-    rows = list(qs.select_related("instrument", "product_type", "observation")
-                .prefetch_related("sources")[(page - 1) * size: page * size])
+    rows = list(with_relations(qs)[(page - 1) * size: page * size])
     total, exact = count_capped(qs)
     return Page(rows, total, exact, page, size, normalised)
