@@ -140,3 +140,24 @@ def test_anonymous_pages_are_cached_until_the_next_write(client, django_assert_m
     body = client.get("/").content.decode()
     assert "Second title" in body and "First title" not in body
     assert "Second title" in client.get("/products/isgri-crab-2565/").content.decode()
+
+
+def test_contributors_edit_and_delete_from_the_product_page(client, gallery, contributor, reader):
+    assert "Edit</a>" not in client.get("/products/isgri-crab-2565/").content.decode()
+    client.force_login(reader)
+    assert client.get("/products/isgri-crab-2565/edit/").status_code == 403
+    assert client.post("/products/isgri-crab-2565/delete/").status_code == 403
+    client.force_login(contributor)
+    assert "Edit</a>" in client.get("/products/isgri-crab-2565/").content.decode()
+    r = client.post("/products/isgri-crab-2565/edit/", {"title": "Crab Rev. 2565", "highlight": "on",
+                                                         "data_version": "CONS"})
+    assert r.status_code == 302
+    from skygallery.gallery.models import Product
+    p = Product.objects.get(product_id="isgri-crab-2565")
+    assert (p.version, p.title, p.highlight, p.data_version) == (2, "Crab Rev. 2565", True, "CONS")
+    v2 = p.current_version().metadata
+    assert {d["name"] for d in v2["detected_sources"]} == {"Crab", "NEW_1"} and v2["observation"] == "Crab Rev. 2565"
+    assert "value_error" not in client.post("/products/isgri-crab-2565/edit/", {"title": "", "data_version": "CONS"}
+                                            ).content.decode()
+    assert client.post("/products/isgri-crab-2565/delete/").status_code == 302
+    assert client.get("/products/isgri-crab-2565/").status_code == 404

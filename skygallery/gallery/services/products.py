@@ -206,3 +206,24 @@ def get_file(product_id: str, file_id: int) -> ProductFile:
         raise NotFound(f"product {product_id!r} has no file {file_id}")
     return f
 
+
+
+def payload_from_metadata(meta: dict) -> dict:
+    """A ProductIn payload that re-posts a version's metadata (its files carried over)."""
+    prov = meta.get("provenance", {})
+    detected = [{k: d[k] for k in ("name", "ra", "dec", "flux", "flux_err", "significance", "new_source")}
+                for d in meta.get("detected_sources", [])]
+    return {"product_id": meta["product_id"], "title": meta["title"], "instrument": meta["instrument"],
+            "product_type": meta["product_type"], "e1_kev": meta["e1_kev"], "e2_kev": meta["e2_kev"],
+            "t1": meta["t1"], "t2": meta["t2"], "ra": meta.get("ra"), "dec": meta.get("dec"),
+            "sources": list(meta.get("sources", [])), "observation": meta.get("observation"),
+            "time_bin_s": meta.get("time_bin_s"), "data_version": meta["data_version"],
+            "highlight": meta["highlight"], "detected_sources": detected, "keep_files": True,
+            "provenance": {k: prov.get(k, d) for k, d in (("notebook", ""), ("commit", ""), ("parameters", {}),
+                                                          ("software", {}), ("job_id", ""))}}
+
+
+def edit_product(product_id: str, changes: dict, actor=None) -> Product:
+    """A new version with some fields changed (title, highlight, data version, ...) and the same files."""
+    product = get_product(product_id)
+    return post_product({**payload_from_metadata(get_version(product).metadata), **changes}, [], actor=actor)

@@ -2,10 +2,15 @@
 attachments and provenance."""
 from __future__ import annotations
 
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
 
-from ..errors import NotFound
+from ..errors import InvalidInput, NotFound
+from ..services.accounts import is_contributor
 from ..services import products as svc
 from ..services.pages import parameters_cell
 from ..services.serialize import source_page_url
@@ -40,8 +45,48 @@ def product_detail(request, product_id: str):
         "attachments": [f for f in meta.get("files", []) if f["role"] != "preview"],
         "previews": [f for f in meta.get("files", []) if f["role"] == "preview"],
         "scale_max": max([10.0] + [d.get("significance") or 0 for d in detected]),
+        "can_edit": is_contributor(request.user),
         "mjd1": mjd_of(meta["t1"]), "mjd2": mjd_of(meta["t2"]),
     })
+
+
+class ProductEditForm(forms.Form):
+    title = forms.CharField(max_length=300)
+    highlight = forms.BooleanField(required=False, help_text="Shown first on the source pages and the home page")
+    data_version = forms.ChoiceField(choices=[("NRT", "NRT"), ("CONS", "CONS")])
+
+
+def _contributor(request):
+    if not is_contributor(request.user):
+        raise PermissionDenied("this needs the contributor role")
+
+
+def product_edit(request, product_id: str):
+    """Contributors change a product's title, highlight flag or data version: a new version, same files."""
+    _contributor(request)
+    product, version = _product_version(product_id, None)
+    form = ProductEditForm(request.POST or None, initial={k: version.metadata[k] for k in ProductEditForm.base_fields})
+    if request.method == "POST" and form.is_valid():
+        try:
+            svc.edit_product(product_id, form.cleaned_data, actor=request.user)
+        except InvalidInput as exc:
+            for field, message in exc.errors:
+                form.add_error(field if field in form.fields else None, message)
+        else:
+            messages.success(request, "Saved as a new version.")
+            return redirect("product", product_id=product_id)
+    return render(request, "gallery/product_edit.html", {"form": form, "product": product, "meta": version.metadata})
+
+
+@require_POST
+def product_delete(request, product_id: str):
+    _contributor(request)
+    try:
+        svc.delete_product(product_id, actor=request.user)
+    except NotFound as exc:
+        raise Http404(exc.message) from None
+    messages.success(request, f"Product {product_id} deleted.")
+    return redirect("home")
 
 
 def _immutable(response, version):
