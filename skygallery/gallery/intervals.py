@@ -36,7 +36,8 @@ def _bucketed_overlap(start: str, end: str, cls: str, lo, hi, max_class: int, wi
         return Q(**{f"{start}__lte": hi})
     terms = Q()
     for c in range(max_class + 1):
-        bounds = {f"{start}__gte": lo - width(c)}
+        low = lo - width(c)
+        bounds = {f"{start}__gte": max(low, 0) if isinstance(low, int) else low}  # Django drops negative bounds
         if hi is not None:
             bounds[f"{start}__lte"] = hi
         terms |= Q(**{cls: c}, **bounds)

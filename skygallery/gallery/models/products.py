@@ -9,6 +9,9 @@ from .sources import PositionMixin, Source
 from .vocab import DATA_VERSIONS, Instrument, ProductType
 
 
+LIVE = models.Q(deleted_at__isnull=True)  # searches only ever read live (not soft-deleted) products
+
+
 class Product(PositionMixin):
     """The latest state of a product; every posted state is also kept as a ``ProductVersion``.
 
@@ -52,14 +55,14 @@ class Product(PositionMixin):
 
     class Meta:
         ordering = ["-t_start", "-id"]
-        indexes = [
-            models.Index(fields=["instrument", "product_type", "t_start"], name="prod_instr_type_t"),
-            models.Index(fields=["t_start", "id"], name="prod_t"),
-            models.Index(fields=["dur_class", "t_start"], name="prod_durc_t"),
-            models.Index(fields=["span_class", "rev1"], name="prod_spanc_rev"),
-            models.Index(fields=["span", "t_start"], name="prod_span_t"),
-            models.Index(fields=["highlight", "t_start"], name="prod_hl_t"),
-            models.Index(fields=["dec_zone", "ra_deg"], name="prod_zone_ra"),
+        indexes = [  # partial (live products) and covering where it spares reading table rows; see docs
+            models.Index(fields=["instrument", "product_type", "t_start"], name="prod_instr_type_t", condition=LIVE),
+            models.Index(fields=["t_start", "id"], name="prod_t", condition=LIVE),
+            models.Index(fields=["dur_class", "t_start", "t_end"], name="prod_durc_t"),
+            models.Index(fields=["span_class", "rev1", "rev2"], name="prod_spanc_rev"),
+            models.Index(fields=["span", "t_start"], name="prod_span_t", condition=LIVE),
+            models.Index(fields=["highlight", "t_start"], name="prod_hl_t", condition=LIVE),
+            models.Index(fields=["dec_zone", "ra_deg", "pos_x", "pos_y", "pos_z"], name="prod_zone_ra", condition=LIVE),
             models.Index(fields=["title"], name="prod_title"),
         ]
 

@@ -32,7 +32,7 @@ from ..intervals import revolution_inside_q, revolution_overlap_q, time_overlap_
 from ..models import FAMILIES, Instrument, Product, ProductSource, ProductType, Source, SourceName
 from . import vocab
 from .geometry import cone_filter, radius_to_deg
-from .timing import parse_time_field
+from .timing import mission_start, parse_time_field
 
 SORTS = {"-time": ("-t_start", "-id"), "time": ("t_start", "id"), "rev": ("rev1", "t_start", "id"),
          "-rev": ("-rev1", "-t_start", "-id"), "title": ("title", "id"), "-title": ("-title", "-id")}
@@ -144,8 +144,10 @@ def build_queryset(params: Mapping[str, Any]) -> tuple[QuerySet, dict]:
         ids = list(SourceName.objects.filter(key=normalise_name(source)).values_list("source_id", flat=True))
         qs = qs.filter(pk__in=ProductSource.objects.filter(source_id__in=ids).values("product_id"))
     otype = r.text("object_type")
-    if otype:
-        src = Source.objects.filter(object_type__iexact=otype).values("id")
+    if otype:  # exact spellings first: the planners estimate an exact IN far better than upper(...) = ...
+        spellings = list(Source.objects.filter(object_type__iexact=otype).values_list("object_type", flat=True)
+                         .distinct())
+        src = Source.objects.filter(object_type__in=spellings).values("id")
         qs = qs.filter(pk__in=ProductSource.objects.filter(source_id__in=src).values("product_id"))
     qs = _bands_times_revs(r, qs)
     for name, column in (("highlight", "highlight"),):
@@ -208,6 +210,8 @@ def _bands_times_revs(r: _Reader, qs: QuerySet) -> QuerySet:
     if t1 and t2 and t1 > t2:
         r.errors.append(("t2", "t1 must not be later than t2"))
     elif t1 or t2:
+        if t1 is not None and t1 <= mission_start():
+            t1 = None  # every product starts after revolution 1: one index range on t_start answers the query
         qs = qs.filter(time_overlap_q(t1, t2))
     rev = r.number("rev", int, 0, 99999)
     rev1 = rev if rev is not None else r.number("rev1", int, 0, 99999)

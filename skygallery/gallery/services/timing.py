@@ -1,6 +1,7 @@
 """Time fields of the gallery: parsing (ISOT, MJD, IJD) and revolution numbers."""
 from __future__ import annotations
 
+import functools
 from datetime import datetime, timezone
 
 from skygallery.science import timesys
@@ -44,3 +45,9 @@ def isot(dt: datetime | None) -> str | None:
 def mjd_of(value) -> float:
     """MJD (UTC) of a datetime or an ISOT string."""
     return timesys.mjd(timesys.parse_time(value))
+
+
+@functools.lru_cache(maxsize=1)
+def mission_start() -> datetime:
+    """Start of revolution 1 (UTC): no product can start earlier."""
+    return revolution_bounds(1)[0]
