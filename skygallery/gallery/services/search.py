@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
+from django.db.models.functions import Coalesce
 
 from skygallery.science.names import normalise_name
 from skygallery.science.sphere import Cone
@@ -37,6 +38,7 @@ from .timing import mission_start, parse_time_field
 SORTS = {"-time": ("-t_start", "-id"), "time": ("t_start", "id"), "rev": ("rev1", "t_start", "id"),
          "-rev": ("-rev1", "-t_start", "-id"), "title": ("title", "id"), "-title": ("-title", "-id")}
 MAX_PAGE_SIZE = 500
+FEW_MATCHES = 2000  # up to this many matches, sort them in the database from their id list
 _RADIUS = re.compile(r"^\s*([0-9.eE+-]+)\s*(deg|arcmin|arcsec|d|')?\s*$")
 
 
@@ -272,6 +274,21 @@ def search_products(params: Mapping[str, Any]) -> Page:
     if r.errors:
         raise InvalidInput(r.errors)
     qs, normalised = build_queryset({k: v for k, v in params.items() if k not in ("page", "page_size")})
-    rows = list(with_relations(qs)[(page - 1) * size: page * size])
     total, exact = count_capped(qs)
+    if exact and total <= FEW_MATCHES:
+        qs = _sorted_by_id_list(qs)
+    rows = list(with_relations(qs)[(page - 1) * size: page * size])
     return Page(rows, total, exact, page, size, normalised)
+
+
+def _sorted_by_id_list(qs: QuerySet) -> QuerySet:
+    """The same rows, selected by primary key and sorted on expressions.
+
+    With few matches, the planners' best plan is to find them through the filters' indexes and sort
+    them; left alone they may instead walk the sort column's index over most of the table. The
+    expressions (``COALESCE(x, x)``) keep the sort from using an index, so the id list drives the plan.
+    """
+    ids = list(qs.order_by().values_list("pk", flat=True))
+    keys = [Coalesce(F(k.lstrip("-")), F(k.lstrip("-"))) for k in qs.query.order_by]
+    ordering = [key.desc() if name.startswith("-") else key.asc() for key, name in zip(keys, qs.query.order_by)]
+    return Product.objects.filter(pk__in=ids).order_by(*ordering)
