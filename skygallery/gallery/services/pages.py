@@ -5,7 +5,7 @@ from collections import defaultdict
 
 from django.db.models import Count, F
 
-from ..models import Observation, Product, ProductFile, Revolution, Source
+from ..models import Instrument, Observation, Product, ProductFile, ProductType, Revolution, Source
 from .search import with_relations
 from .serialize import file_url, product_page_url
 from .timing import isot
@@ -77,11 +77,20 @@ def source_page(source: Source) -> dict:
     highlights = list(qs.filter(highlight=True).order_by("-t_start")[:SECTION_LIMIT])
     long_term = list(qs.filter(span__gt=0, highlight=False).order_by("-t_start")[:SECTION_LIMIT])
     per_rev = list(qs.filter(span=0, highlight=False).order_by("-t_start")[:2 * SECTION_LIMIT])
-    counts = (qs.values("instrument__label", "product_type__family").annotate(n=Count("id"))
-              .order_by("instrument__label", "product_type__family"))
+    counts = _counts_by_kind(qs)
     return {"source": source, "aliases": source.aliases, "highlights": card_data(highlights),
             "long_term": card_data(long_term), "per_revolution": card_data(per_rev), "counts": list(counts),
             "n_products": qs.count(), "n_detections": source.detections.count()}
+
+
+def _counts_by_kind(qs) -> list[dict]:
+    """Products per instrument and family, grouped on ids (joining the vocabulary would mislead the planner)."""
+    labels = dict(Instrument.objects.values_list("id", "label"))
+    families = dict(ProductType.objects.values_list("id", "family"))
+    totals: dict[tuple[str, str], int] = defaultdict(int)
+    for inst, ptype, n in qs.order_by().values_list("instrument_id", "product_type_id").annotate(n=Count("id")):
+        totals[(labels[inst], families[ptype])] += n
+    return [{"instrument__label": i, "product_type__family": f, "n": n} for (i, f), n in sorted(totals.items())]
 
 
 def parameters_cell(parameters: dict) -> str:
