@@ -51,6 +51,8 @@ bench: install
 	@bash scripts/ensure-postgres.sh || true
 	$(PY) benchmarks/gallery_query.py --reuse
 	$(PY) benchmarks/pages.py
+	$(PY) benchmarks/imaging_speed.py
+	$(PY) benchmarks/validate_imaging.py
 
 clean:
 	rm -rf build dist *.egg-info .pytest_cache benchmarks/out

@@ -39,6 +39,7 @@ COMMAND_MODULES: list[str] = [
     "skygallery.client.gallery_cmds",
     "skygallery.client.product_cmds",
     "skygallery.client.demo_cmds",
+    "skygallery.client.science_cmds",
     # "skygallery.client.archive_cmds",   # simulate-archive, image, mosaic, detect, spectrum … go here
 ]
 

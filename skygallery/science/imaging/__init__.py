@@ -1,0 +1,1 @@
+"""Coded-mask imaging: shadowgrams, balanced FFT decoding, source shadows."""

@@ -1,0 +1,1 @@
+"""Simulated INTEGRAL data: sky model, pointing plans, per-ScW events, archive writing."""
