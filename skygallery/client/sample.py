@@ -434,14 +434,14 @@ class _Loader:
             have = _signature(self.prod.get_version(self.prod.get_product(pid)).metadata)
         except self.NotFound:
             have = None
-        todo = states
+        pending = states
         if have is not None:
             matches = [i for i, s in enumerate(states) if self._wanted(s) == have]
-            todo = states[matches[-1] + 1:] if matches else states[-1:]
-        for state in todo:
+            pending = states[matches[-1] + 1:] if matches else states[-1:]
+        for state in pending:
             product = self.prod.post_product(state.payload, self._files(state.files), actor=self.actor)
             self._done("created" if product.version == 1 else "new version", f"{pid} v{product.version}")
-        if not todo:
+        if not pending:
             self._done("unchanged", pid)
 
     def _wanted(self, state: Planned) -> dict:
