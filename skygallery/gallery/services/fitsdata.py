@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 
 IJD_MJDREF = 51544.0          # MJD(TT) of IJD 0, the INTEGRAL time origin
 SHORT_CURVE_S = 2 * 86400.0   # curves spanning less than this are shown in seconds since their start
-_PLACEHOLDERS = {"", "STRING", "NONE", "UNKNOWN"}
+_EMPTY_KEYWORD_VALUES = {"", "STRING", "NONE", "UNKNOWN"}  # template values OSA leaves in unset keywords
 
 
 @dataclass
@@ -157,10 +157,10 @@ def classify(path: Path | str) -> str | None:
 # --- header helpers ------------------------------------------------------------------------------
 
 def _text(header, *keys) -> str:
-    """First non-placeholder string value among ``keys``."""
+    """First string value among ``keys`` that is really set (not an OSA template value)."""
     for key in keys:
         value = str(header.get(key, "")).strip()
-        if value.upper() not in _PLACEHOLDERS:
+        if value.upper() not in _EMPTY_KEYWORD_VALUES:
             return value
     return ""
 

@@ -38,6 +38,8 @@ __all__ = ["CleanConfig", "CleanSource", "CleanResult", "clean_scw"]
 
 @dataclass(frozen=True)
 class CleanConfig:
+    """Cleaning parameters: excesses in σ, coded fraction 0..1, restore radius in sky pixels."""
+
     excess_sigma: float = 6.0
     keep_sigma: float = 3.0
     max_new: int = 10
