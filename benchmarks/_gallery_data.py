@@ -313,15 +313,19 @@ def product_columns(p: dict[str, np.ndarray], sky: Sky, vocab: dict, pg: bool) -
     }
 
 
-def link_columns(p: dict[str, np.ndarray]) -> dict[str, list]:
-    """``gallery_productsource`` rows: the first source of every product, then 2nd/3rd where drawn."""
+def link_columns(p: dict[str, np.ndarray], pg: bool) -> dict[str, list]:
+    """``gallery_productsource`` rows: the first source of every product, then 2nd/3rd where drawn,
+    with the product columns that ``Product.save()`` copies onto its links."""
     ids = np.arange(1, len(p["src1"]) + 1)
     two, three = p["n_src"] >= 2, p["n_src"] == 3
     product = np.concatenate([ids, ids[two], ids[three]])
     source = np.concatenate([p["src1"], p["src2"][two], p["src3"][three]]) + 1
     order = np.lexsort((source, product))
+    row = product[order] - 1                                   # index of each link's product
     return {"id": list(range(1, len(product) + 1)), "product_id": product[order].tolist(),
-            "source_id": source[order].tolist()}
+            "source_id": source[order].tolist(), "t_start": stamps(p["t_start"][row], pg), "live": [True] * len(row),
+            "instrument_id": p["instrument_id"][row].tolist(), "product_type_id": p["product_type_id"][row].tolist(),
+            "span": (p["rev2"] - p["rev1"])[row].tolist(), "highlight": p["highlight"][row].tolist()}
 
 
 def source_columns(sky: Sky, pg: bool) -> tuple[dict[str, list], dict[str, list]]:
@@ -402,7 +406,7 @@ def _load(db: str, n: int) -> None:
         _write(c, "gallery_source", sources, pg)
         _write(c, "gallery_sourcename", names, pg)
         _write(c, "gallery_product", product_columns(products, sky, vocab, pg), pg)
-        _write(c, "gallery_productsource", link_columns(products), pg)
+        _write(c, "gallery_productsource", link_columns(products, pg), pg)
     with connection.cursor() as c:
         if pg:
             for table in ("gallery_source", "gallery_sourcename", "gallery_product", "gallery_productsource"):

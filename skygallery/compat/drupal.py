@@ -81,7 +81,7 @@ def product_row(p: Product, base: str, preview_id: int | None = None) -> dict:
            "data_product_type": p.product_type.name, "family": p.product_type.family, "e1_kev": p.e1_kev,
            "e2_kev": p.e2_kev, "t1": isot(p.t_start), "t2": isot(p.t_end), "rev1": p.rev1, "rev2": p.rev2,
            "span_rev": p.span, "time_bin": p.time_bin_s, "in_evidence": p.highlight, "data_version": p.data_version,
-           "version": p.version, "describes_astro_entity": [s.name for s in p.sources.all()],
+           "version": p.version, "describes_astro_entity": p.source_names,
            "derived_from_observation": p.observation.title if p.observation_id else "",
            "produced_by": p.notebook, "job_id": p.job_id, "url": base + product_page_url(p.product_id),
            "image_png": base + file_url(p.product_id, preview_id) if preview_id else "",

@@ -60,7 +60,7 @@ def _current_state(p: Product) -> dict:
     return {"product_id": p.product_id, "title": p.title, "instrument": p.instrument.name,
             "product_type": p.product_type.name, "e1_kev": p.e1_kev, "e2_kev": p.e2_kev,
             "t1": full_time(p.t_start), "t2": full_time(p.t_end), "ra": p.ra_deg, "dec": p.dec_deg,
-            "sources": [s.name for s in p.sources.all()],
+            "sources": p.source_names,
             "observation": p.observation.title if p.observation_id else None, "time_bin_s": p.time_bin_s,
             "data_version": p.data_version, "highlight": p.highlight,
             "provenance": {"notebook": p.notebook, "commit": p.repository_commit, "parameters": p.parameters,

@@ -6,12 +6,22 @@ import pytest
 
 from skygallery.gallery.models import Instrument, Product, ProductType
 from skygallery.gallery.services.products import post_product
+from skygallery.gallery.services import search
 from skygallery.gallery.services.search import search_products
+from skygallery.gallery.services.timing import revolution_range
 from skygallery.science.sphere import separation_deg
 from tests.gallery.helpers import fields
 
 pytestmark = pytest.mark.django_db
 T0 = datetime(2003, 1, 1, tzinfo=timezone.utc)
+
+
+@pytest.fixture(params=["few", "many"], autouse=True)
+def match_plan(request, monkeypatch):
+    """Every test runs through both query plans: matches sorted from their id list ("few"), and the
+    "many" plan that reads the first page in time order with the selective filters checked per row."""
+    monkeypatch.setattr(search, "FEW_MATCHES", 10**9 if request.param == "few" else -1)
+    return request.param
 
 
 @pytest.fixture
@@ -23,10 +33,9 @@ def random_products(db):
     rows = []
     for i in range(300):
         long_term = rng.random() < 0.2
-        rev1 = int(rng.integers(1, 2800))
-        rev2 = rev1 + (int(rng.integers(1, 600)) if long_term else 0)
         t1 = T0 + timedelta(hours=float(rng.uniform(0, 24 * 365 * 20)))
-        t2 = t1 + timedelta(hours=float(rng.exponential(2000 if long_term else 10)))
+        t2 = t1 + timedelta(hours=float(rng.exponential(8000) if long_term else rng.uniform(0, 20)))
+        rev1, rev2 = revolution_range(t1, t2)   # as the services derive them from the times
         ra = float(rng.uniform(0, 360))
         dec = float(np.degrees(np.arcsin(rng.uniform(-1, 1))))
         if i % 10 == 0:
@@ -146,6 +155,28 @@ def test_source_alias_and_object_type(db):
     assert ids({"source": "VELA X-1"}) == {"b", "c"}
     assert ids({"object_type": "HighMassXBin"}) == {"b", "c"}
     assert ids({"source": "unknown"}) == set()
+
+
+def test_source_pages_are_in_time_order(db):
+    """A source's products, newest first or oldest first, page by page, whatever the plan."""
+    _post("x0", [{"name": "GX 1+4", "ra": 263.0126, "dec": -24.7456, "object_type": "LowMassXBin"}])
+    rng = np.random.default_rng(3)
+    starts = {"x0": datetime(2022, 10, 27, 13, 1, 29, tzinfo=timezone.utc)}
+    for i in range(1, 40):
+        t1 = T0 + timedelta(seconds=int(rng.integers(0, 7000 * 86400)))
+        starts[f"x{i}"] = t1
+        _post(f"x{i}", ["GX 1+4"] + (["Vela X-1"] if i % 3 == 0 else []), t1=t1.strftime("%Y-%m-%dT%H:%M:%S"),
+              t2=(t1 + timedelta(hours=5)).strftime("%Y-%m-%dT%H:%M:%S"), highlight=i % 5 == 0)
+    newest = sorted(starts, key=lambda k: starts[k], reverse=True)
+    got = [p.product_id for page in (1, 2, 3, 4) for p in
+           search_products({"source": "gx 1+4", "page": page, "page_size": 10}).results]
+    assert got == newest
+    oldest = [p.product_id for p in search_products({"source": "GX1+4", "sort": "time", "page_size": 500}).results]
+    assert oldest == newest[::-1]
+    hl = [p.product_id for p in search_products({"source": "GX 1+4", "highlight": "true", "rev1": 1,
+                                                 "rev2": 2000}).results]
+    assert hl == [k for k in newest if int(k[1:]) % 5 == 0 and k != "x0"
+                  and revolution_range(starts[k], starts[k])[0] <= 2000]
 
 
 @pytest.mark.parametrize("params, field", [

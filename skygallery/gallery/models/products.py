@@ -10,6 +10,7 @@ from .vocab import DATA_VERSIONS, Instrument, ProductType
 
 
 LIVE = models.Q(deleted_at__isnull=True)  # searches only ever read live (not soft-deleted) products
+LINK_LIVE = models.Q(live=True)
 
 
 class Product(PositionMixin):
@@ -74,10 +75,17 @@ class Product(PositionMixin):
         self.span_class = span_class(self.span)
         self.dur_class = duration_class((self.t_end - self.t_start).total_seconds())
         super().save(*args, **kwargs)
+        ProductSource.objects.filter(product=self).update(**ProductSource.copied_columns(self))
 
     @property
     def family(self) -> str:
         return self.product_type.family
+
+    @property
+    def source_names(self) -> list[str]:
+        """Names of the linked sources (set in one query for a page of results by the search services)."""
+        names = getattr(self, "_source_names", None)
+        return names if names is not None else [s.name for s in self.sources.all()]
 
     @property
     def is_long_term(self) -> bool:
@@ -88,12 +96,40 @@ class Product(PositionMixin):
 
 
 class ProductSource(models.Model):
+    """A product ↔ source link, with copies of the product columns that per-source queries filter,
+    sort and count on (kept equal to the product's by ``Product.save``).
+
+    With them, "the newest products of a source" and "its products per instrument and type" are
+    read from one index range of this table, however many products the source has.
+    """
+
     product = models.ForeignKey(Product, on_delete=models.CASCADE)
-    source = models.ForeignKey(Source, on_delete=models.CASCADE)
+    # no index of its own on source: the indexes below start with it, and a narrow one would tempt
+    # SQLite's planner away from the covering prodsrc_src_* indexes
+    source = models.ForeignKey(Source, on_delete=models.CASCADE, db_index=False)
+    t_start = models.DateTimeField(null=True, help_text="Copy of product.t_start")
+    live = models.BooleanField(default=True, help_text="Copy of product.deleted_at IS NULL")
+    instrument = models.ForeignKey(Instrument, null=True, on_delete=models.PROTECT, related_name="+", db_index=False)
+    product_type = models.ForeignKey(ProductType, null=True, on_delete=models.PROTECT, related_name="+",
+                                     db_index=False)
+    span = models.PositiveIntegerField(default=0, help_text="Copy of product.span")
+    highlight = models.BooleanField(default=False, help_text="Copy of product.highlight")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["source", "product"], name="prodsrc_unique")]
-        indexes = [models.Index(fields=["product"], name="prodsrc_product")]
+        indexes = [
+            models.Index(fields=["product"], name="prodsrc_product"),
+            models.Index(fields=["source", "t_start", "product", "highlight", "span"], name="prodsrc_src_t",
+                         condition=LINK_LIVE),
+            models.Index(fields=["source", "instrument", "product_type"], name="prodsrc_src_kind", condition=LINK_LIVE),
+        ]
+
+    @staticmethod
+    def copied_columns(product: Product) -> dict:
+        """The product's values of the copied columns."""
+        return {"t_start": product.t_start, "live": product.deleted_at is None,
+                "instrument_id": product.instrument_id, "product_type_id": product.product_type_id,
+                "span": product.span, "highlight": product.highlight}
 
 
 class ProductVersion(models.Model):

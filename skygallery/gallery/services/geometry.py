@@ -6,13 +6,20 @@ from django.db.models import F, Q, QuerySet
 from skygallery.science.sphere import Cone
 
 
-def cone_filter(qs: QuerySet, cone: Cone) -> QuerySet:
-    """Rows of ``qs`` inside ``cone``: zone/RA index ranges, then the exact dot-product test."""
+def cone_filter(qs: QuerySet, cone: Cone, indexable: bool = True) -> QuerySet:
+    """Rows of ``qs`` inside ``cone``: zone/RA index ranges, then the exact dot-product test.
+
+    ``indexable=False`` writes the zone/RA box on expressions (``col + 0``) that no index answers, for
+    cones with many matches whose first page is best read from a time index, testing each row.
+    """
     zlo, zhi = cone.zone_range()
     zones = list(range(zlo, zhi + 1))
+    if not indexable:
+        qs = qs.alias(cone_zone=F("dec_zone") + 0, cone_ra=F("ra_deg") + 0.0)
+    zone, ra = ("dec_zone", "ra_deg") if indexable else ("cone_zone", "cone_ra")
     box = Q()
     for lo, hi in cone.ra_intervals():
-        box |= Q(dec_zone__in=zones, ra_deg__gte=lo, ra_deg__lte=hi)
+        box |= Q(**{f"{zone}__in": zones, f"{ra}__gte": lo, f"{ra}__lte": hi})
     cx, cy, cz = cone.centre
     return (qs.filter(box)
             .alias(cone_dot=F("pos_x") * cx + F("pos_y") * cy + F("pos_z") * cz)

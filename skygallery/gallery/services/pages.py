@@ -5,7 +5,16 @@ from collections import defaultdict
 
 from django.db.models import Count, F
 
-from ..models import Instrument, Observation, Product, ProductFile, ProductType, Revolution, Source
+from ..models import (
+    Instrument,
+    Observation,
+    Product,
+    ProductFile,
+    ProductSource,
+    ProductType,
+    Revolution,
+    Source,
+)
 from .search import with_relations
 from .serialize import file_url, product_page_url
 from .timing import isot
@@ -29,7 +38,7 @@ def card_data(products: list[Product]) -> list[dict]:
         cards.append({
             "product": p, "url": product_page_url(p.product_id),
             "preview_url": file_url(p.product_id, preview) if preview else None,
-            "sources": [s.name for s in p.sources.all()],
+            "sources": p.source_names,
             "t1": isot(p.t_start)[:19], "t2": isot(p.t_end)[:19],
             "obsids": p.observation.obsids if p.observation_id else [],
         })
@@ -72,23 +81,34 @@ def revolution_page(number: int, instrument_names: list[str] | None, family: str
 
 
 def source_page(source: Source) -> dict:
-    """Highlights first, then long-term, then per-revolution products; counts per instrument and type."""
-    qs = product_queryset().filter(sources=source)
-    highlights = list(qs.filter(highlight=True).order_by("-t_start")[:SECTION_LIMIT])
-    long_term = list(qs.filter(span__gt=0, highlight=False).order_by("-t_start")[:SECTION_LIMIT])
-    per_rev = list(qs.filter(span=0, highlight=False).order_by("-t_start")[:2 * SECTION_LIMIT])
-    counts = _counts_by_kind(qs)
+    """Highlights first, then long-term, then per-revolution products; counts per instrument and type.
+
+    Everything is read from the source's ProductSource rows (index ``prodsrc_src_t`` in time order,
+    ``prodsrc_src_kind`` for the counts), so a source with 50,000 products costs as little as one with 50.
+    """
+    links = ProductSource.objects.filter(source=source, live=True)
+    highlights = _newest(links.filter(highlight=True), SECTION_LIMIT)
+    long_term = _newest(links.filter(span__gt=0, highlight=False), SECTION_LIMIT)
+    per_rev = _newest(links.filter(span=0, highlight=False), 2 * SECTION_LIMIT)
+    counts = _counts_by_kind(links.values_list("instrument_id", "product_type_id").annotate(n=Count("id")))
     return {"source": source, "aliases": source.aliases, "highlights": card_data(highlights),
-            "long_term": card_data(long_term), "per_revolution": card_data(per_rev), "counts": list(counts),
-            "n_products": qs.count(), "n_detections": source.detections.count()}
+            "long_term": card_data(long_term), "per_revolution": card_data(per_rev), "counts": counts,
+            "n_products": sum(c["n"] for c in counts), "n_detections": source.detections.count()}
 
 
-def _counts_by_kind(qs) -> list[dict]:
-    """Products per instrument and family, grouped on ids (joining the vocabulary would mislead the planner)."""
+def _newest(links, n: int) -> list[Product]:
+    """The products of the ``n`` newest links, newest first."""
+    ids = list(links.order_by("-t_start", "-product_id").values_list("product_id", flat=True)[:n])
+    found = {p.pk: p for p in product_queryset().filter(pk__in=ids)}
+    return [found[i] for i in ids if i in found]
+
+
+def _counts_by_kind(rows) -> list[dict]:
+    """Products per instrument and family from (instrument id, type id, n) rows, labelled from the vocabulary."""
     labels = dict(Instrument.objects.values_list("id", "label"))
     families = dict(ProductType.objects.values_list("id", "family"))
     totals: dict[tuple[str, str], int] = defaultdict(int)
-    for inst, ptype, n in qs.order_by().values_list("instrument_id", "product_type_id").annotate(n=Count("id")):
+    for inst, ptype, n in rows:
         totals[(labels[inst], families[ptype])] += n
     return [{"instrument__label": i, "product_type__family": f, "n": n} for (i, f), n in sorted(totals.items())]
 

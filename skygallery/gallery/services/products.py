@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from ..errors import InvalidInput, NotFound
-from ..models import DetectedSource, Observation, Product, ProductFile, ProductType, ProductVersion, Revolution
+from ..models import DetectedSource, Observation, Product, ProductFile, ProductSource, ProductType, ProductVersion, Revolution
 from ..schemas import ProductIn, parse_schema
 from . import vocab
 from .filestore import FileStore, staged_files
@@ -99,7 +99,7 @@ def post_product(payload: dict | ProductIn, uploads: list[Upload] = (), actor=No
             sources = [link_source(ref, data.create_sources, f"sources.{i}")
                        for i, ref in enumerate(_source_refs(data))]
             product = _upsert(data, derived, actor)
-            product.sources.set(sources)
+            product.sources.set(sources, through_defaults=ProductSource.copied_columns(product))
             version = ProductVersion.objects.create(product=product, number=product.version, metadata={},
                                                     created_by=actor)
             _attach_files(version, files, data.keep_files, product, store)

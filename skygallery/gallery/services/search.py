@@ -18,27 +18,31 @@ so paging is stable. Totals are exact up to COUNT_CAP and reported as ``total_ex
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
-from django.db.models import F, QuerySet
+from django.db.models import Exists, F, OuterRef, QuerySet
 from django.db.models.functions import Coalesce
+from django.db.models.query import ModelIterable
 
 from skygallery.science.names import normalise_name
 from skygallery.science.sphere import Cone
 
 from ..errors import InvalidInput
 from ..intervals import revolution_inside_q, revolution_overlap_q, time_overlap_q
-from ..models import FAMILIES, Instrument, Product, ProductSource, ProductType, Source, SourceName
+from ..models import FAMILIES, Product, ProductSource, Source, SourceName
 from . import vocab
 from .geometry import cone_filter, radius_to_deg
-from .timing import mission_start, parse_time_field
+from .timing import mission_start, parse_time_field, revolution_bounds
 
 SORTS = {"-time": ("-t_start", "-id"), "time": ("t_start", "id"), "rev": ("rev1", "t_start", "id"),
          "-rev": ("-rev1", "-t_start", "-id"), "title": ("title", "id"), "-title": ("-title", "-id")}
 MAX_PAGE_SIZE = 500
 FEW_MATCHES = 2000  # up to this many matches, sort them in the database from their id list
+REVOLUTION_TABLE_MARGIN = timedelta(days=1)
 _RADIUS = re.compile(r"^\s*([0-9.eE+-]+)\s*(deg|arcmin|arcsec|d|')?\s*$")
 
 
@@ -136,22 +140,24 @@ def _radius(r: _Reader) -> float | None:
     return value
 
 
-def build_queryset(params: Mapping[str, Any]) -> tuple[QuerySet, dict]:
-    """Validate ``params`` and return the filtered, ordered queryset and the normalised query."""
+def build_queryset(params: Mapping[str, Any], dense: bool = False) -> tuple[QuerySet, dict]:
+    """Validate ``params`` and return the filtered, ordered queryset and the normalised query.
+
+    ``dense=True`` writes the same filters for a query with many matches, whose first page is best
+    read in sort order from a time index: selective filters (source, object type, cone) are then
+    checked row by row instead of driving the plan, and revolution ranges bound ``t_start`` from above.
+    """
+    qs, normalised, _ = _build(params, dense)
+    return qs, normalised
+
+
+def _build(params: Mapping[str, Any], dense: bool = False) -> tuple[QuerySet, dict, _Plan]:
     r = _Reader(params)
+    plan = _Plan(dense)
     qs = Product.objects.filter(deleted_at__isnull=True)
     qs = _vocabulary_filters(r, qs)
-    source = r.text("source")
-    if source:
-        ids = list(SourceName.objects.filter(key=normalise_name(source)).values_list("source_id", flat=True))
-        qs = qs.filter(pk__in=ProductSource.objects.filter(source_id__in=ids).values("product_id"))
-    otype = r.text("object_type")
-    if otype:  # exact spellings first: the planners estimate an exact IN far better than upper(...) = ...
-        spellings = list(Source.objects.filter(object_type__iexact=otype).values_list("object_type", flat=True)
-                         .distinct())
-        src = Source.objects.filter(object_type__in=spellings).values("id")
-        qs = qs.filter(pk__in=ProductSource.objects.filter(source_id__in=src).values("product_id"))
-    qs = _bands_times_revs(r, qs)
+    qs = _source_filters(r, qs, plan)
+    qs = _bands_times_revs(r, qs, plan)
     for name, column in (("highlight", "highlight"),):
         value = r.flag(name)
         if value is not None:
@@ -164,22 +170,64 @@ def build_queryset(params: Mapping[str, Any]) -> tuple[QuerySet, dict]:
             qs = qs.filter(**{column: r.text(name)})
     if r.text("q"):
         qs = qs.filter(title__icontains=r.text("q"))
-    qs = _cone(r, qs)
+    qs = _cone(r, qs, plan)
     sort = r.choice("sort", tuple(SORTS), "-time")
     if r.errors:
         raise InvalidInput(r.errors)
-    return qs.order_by(*SORTS[sort]), {k: str(v) for k, v in r.params.items()}
+    return plan.order(qs, sort), {k: str(v) for k, v in r.params.items()}, plan
+
+
+@dataclass
+class _Plan:
+    """How the filters are written: for few matches (indexable) or many (``dense``, see build_queryset)."""
+
+    dense: bool
+    source_id: int | None = None    # one source: filtered through the join on its ProductSource rows
+    t_start_before: Any = None      # an upper bound of t_start implied by a revolution range
+
+    def order(self, qs: QuerySet, sort: str) -> QuerySet:
+        bound = {"t_start__lte": self.t_start_before} if self.dense and self.t_start_before is not None else {}
+        if self.source_id is None:
+            return qs.filter(**bound).order_by(*SORTS[sort])
+        # one filter() call, so that the link conditions apply to the same joined row
+        qs = qs.filter(productsource__source_id=self.source_id, productsource__live=True,
+                       **{f"productsource__{k}": v for k, v in bound.items()})
+        if sort in ("-time", "time"):   # the link index (source, t_start, product) is in this order
+            sign = "-" if sort == "-time" else ""
+            return qs.order_by(f"{sign}productsource__t_start", f"{sign}productsource__product_id")
+        return qs.order_by(*SORTS[sort])
+
+
+def _source_filters(r: _Reader, qs: QuerySet, plan: _Plan) -> QuerySet:
+    """``source`` (name or alias: one source, through its ProductSource rows) and ``object_type``."""
+    source = r.text("source")
+    if source:
+        ids = list(SourceName.objects.filter(key=normalise_name(source)).values_list("source_id", flat=True)[:1])
+        if not ids:
+            return qs.none()
+        plan.source_id = ids[0]
+    otype = r.text("object_type")
+    if otype:  # exact spellings first: the planners estimate an exact IN far better than upper(...) = ...
+        spellings = list(Source.objects.filter(object_type__iexact=otype).values_list("object_type", flat=True)
+                         .distinct())
+        links = ProductSource.objects.filter(source__object_type__in=spellings)
+        if plan.dense:
+            qs = qs.filter(Exists(links.filter(product_id=OuterRef("pk"))))
+        else:
+            qs = qs.filter(pk__in=links.values("product_id"))
+    return qs
 
 
 def _vocabulary_filters(r: _Reader, qs: QuerySet) -> QuerySet:
     """Instrument and product type/family as id lists, types restricted to those the instruments make,
     so that (instrument, product_type, t_start) index ranges answer the query in time order."""
+    v = vocab.snapshot()
     instruments = None
     if r.text("instrument"):
-        names = [n for part in r.text("instrument").split(",")
-                 for n in (r.vocab(vocab.instrument_names, part, "instrument") or [])]
-        instruments = list(Instrument.objects.filter(name__in=names))
-        qs = qs.filter(instrument_id__in=[i.pk for i in instruments])
+        names = {n for part in r.text("instrument").split(",")
+                 for n in (r.vocab(vocab.instrument_names, part, "instrument") or [])}
+        instruments = [i for i in v.instruments.values() if i.name in names]
+        qs = qs.filter(instrument_id__in=sorted(i.pk for i in instruments))
     ptype, family = r.text("product_type"), r.choice("family", FAMILIES)
     if ptype in FAMILIES:
         ptype, family = None, ptype
@@ -188,18 +236,17 @@ def _vocabulary_filters(r: _Reader, qs: QuerySet) -> QuerySet:
         found = r.vocab(vocab.product_type, ptype, "product_type")
         types = [found] if found else []
     if family:
-        types = [t for t in (types if types is not None else ProductType.objects.filter(family=family))
-                 if t.family == family]
+        types = [t for t in (types if types is not None else v.types.values()) if t.family == family]
     if types is not None or instruments is not None:
-        candidates = types if types is not None else ProductType.objects.all()
+        candidates = types if types is not None else list(v.types.values())
         if instruments is not None:
             candidates = [t for t in candidates if any(t.accepts(i) for i in instruments)]
-        if types is not None or len(candidates) < ProductType.objects.count():
-            qs = qs.filter(product_type_id__in=[t.pk for t in candidates])
+        if types is not None or len(candidates) < len(v.types):
+            qs = qs.filter(product_type_id__in=sorted(t.pk for t in candidates))
     return qs
 
 
-def _bands_times_revs(r: _Reader, qs: QuerySet) -> QuerySet:
+def _bands_times_revs(r: _Reader, qs: QuerySet, plan: _Plan) -> QuerySet:
     e1, e2 = r.number("e1", lo=0), r.number("e2", lo=0)
     if e1 is not None and e2 is not None and e1 >= e2:
         r.errors.append(("e2", f"E1 ({e1} keV) must be lower than E2 ({e2} keV)"))
@@ -223,6 +270,8 @@ def _bands_times_revs(r: _Reader, qs: QuerySet) -> QuerySet:
     elif rev1 is not None or rev2 is not None:
         inside = r.choice("rev_mode", ("overlap", "inside"), "overlap") == "inside"
         qs = qs.filter(revolution_inside_q(rev1, rev2) if inside else revolution_overlap_q(rev1, rev2))
+        if rev2 is not None:
+            plan.t_start_before = _revolution_end(rev2)
     span = r.number("span", int, 0)
     if span is not None:
         qs = qs.filter(span=span)
@@ -236,7 +285,16 @@ def _bands_times_revs(r: _Reader, qs: QuerySet) -> QuerySet:
     return qs
 
 
-def _cone(r: _Reader, qs: QuerySet) -> QuerySet:
+def _revolution_end(rev: int):
+    """An upper bound of the start of products that overlap revolution ``rev`` (UTC), or None past the
+    revolution table: its end, plus a day for products posted under another revolution table."""
+    try:
+        return revolution_bounds(rev)[1] + REVOLUTION_TABLE_MARGIN
+    except (ValueError, KeyError, IndexError):
+        return None
+
+
+def _cone(r: _Reader, qs: QuerySet, plan: _Plan) -> QuerySet:
     present = [n for n in ("ra", "dec", "radius") if n in r.params]
     if not present:
         return qs
@@ -251,13 +309,36 @@ def _cone(r: _Reader, qs: QuerySet) -> QuerySet:
         return qs
     if None in (ra, dec, radius):
         return qs
-    return cone_filter(qs, Cone(ra, dec, radius))
+    return cone_filter(qs, Cone(ra, dec, radius), indexable=not plan.dense)
+
+
+class _ForDisplay(ModelIterable):
+    """Products ready to list: instrument and type from the vocabulary snapshot, source names from one
+    query (a many-to-many prefetch would build a manager per product)."""
+
+    def __iter__(self):
+        products = list(super().__iter__())
+        v = vocab.snapshot()
+        set_instrument = Product.instrument.field.set_cached_value
+        set_type = Product.product_type.field.set_cached_value
+        names: dict[int, list[str]] = {p.pk: [] for p in products}
+        links = (ProductSource.objects.filter(product_id__in=list(names)).order_by("source__name")
+                 .values_list("product_id", "source__name"))
+        for product_id, name in (links if names else ()):
+            names[product_id].append(name)
+        for product in products:
+            set_instrument(product, v.instruments[product.instrument_id])
+            set_type(product, v.types[product.product_type_id])
+            product._source_names = names[product.pk]
+        return iter(products)
 
 
 def with_relations(qs: QuerySet) -> QuerySet:
-    """Instrument, type, observation and sources fetched by separate id look-ups: joining the small
-    vocabulary tables would let SQLite's planner drive the query from them and sort every match."""
-    return qs.prefetch_related("instrument", "product_type", "observation", "sources")
+    """Products ready to list (see ``_ForDisplay``), with their observation fetched by an id look-up
+    (joining it would let SQLite's planner drive the query from the small table)."""
+    qs = qs.prefetch_related("observation")
+    qs._iterable_class = _ForDisplay
+    return qs
 
 
 def count_capped(qs: QuerySet, cap: int | None = None) -> tuple[int, bool]:
@@ -267,18 +348,33 @@ def count_capped(qs: QuerySet, cap: int | None = None) -> tuple[int, bool]:
     return (cap, False) if n > cap else (n, True)
 
 
+def _links_only(plan: _Plan, normalised: dict) -> QuerySet | None:
+    """For a search by source alone, its live ProductSource rows: counted on one index, without
+    reading a product row per match."""
+    if plan.source_id is None or set(normalised) - {"sort"} != {"source"}:
+        return None
+    return ProductSource.objects.filter(source_id=plan.source_id, live=True)
+
+
 def search_products(params: Mapping[str, Any]) -> Page:
     r = _Reader(params)
     page = r.number("page", int, 1, 10**6) or 1
     size = r.number("page_size", int, 1, MAX_PAGE_SIZE) or 50
     if r.errors:
         raise InvalidInput(r.errors)
-    qs, normalised = build_queryset({k: v for k, v in params.items() if k not in ("page", "page_size")})
-    total, exact = count_capped(qs)
+    filters = {k: v for k, v in params.items() if k not in ("page", "page_size")}
+    qs, normalised, plan = _build(filters)
+    links = _links_only(plan, normalised)
+    total, exact = count_capped(qs if links is None else links)
     if exact and total <= FEW_MATCHES:
         qs = _sorted_by_id_list(qs)
+    else:
+        qs = build_queryset(filters, dense=True)[0]
     rows = list(with_relations(qs)[(page - 1) * size: page * size])
     return Page(rows, total, exact, page, size, normalised)
+
+
+_LINK_ORDER = {"productsource__t_start": "t_start", "productsource__product_id": "id"}
 
 
 def _sorted_by_id_list(qs: QuerySet) -> QuerySet:
@@ -289,6 +385,7 @@ def _sorted_by_id_list(qs: QuerySet) -> QuerySet:
     expressions (``COALESCE(x, x)``) keep the sort from using an index, so the id list drives the plan.
     """
     ids = list(qs.order_by().values_list("pk", flat=True))
-    keys = [Coalesce(F(k.lstrip("-")), F(k.lstrip("-"))) for k in qs.query.order_by]
+    names = [_LINK_ORDER.get(k.lstrip("-"), k.lstrip("-")) for k in qs.query.order_by]
+    keys = [Coalesce(F(name), F(name)) for name in names]
     ordering = [key.desc() if name.startswith("-") else key.asc() for key, name in zip(keys, qs.query.order_by)]
     return Product.objects.filter(pk__in=ids).order_by(*ordering)

@@ -31,7 +31,7 @@ def product_summary(p: Product) -> dict:
         "product_type": p.product_type.name, "family": p.product_type.family,
         "e1_kev": p.e1_kev, "e2_kev": p.e2_kev, "t1": isot(p.t_start), "t2": isot(p.t_end),
         "rev1": p.rev1, "rev2": p.rev2, "span": p.span, "ra": p.ra_deg, "dec": p.dec_deg,
-        "sources": [s.name for s in p.sources.all()],
+        "sources": p.source_names,
         "observation": p.observation.title if p.observation_id else None,
         "time_bin_s": p.time_bin_s, "data_version": p.data_version, "highlight": p.highlight,
         "version": p.version, "url": product_page_url(p.product_id),

@@ -27,7 +27,7 @@ class ProductFeed(Feed):
         return item.title
 
     def item_description(self, item):
-        sources = ", ".join(s.name for s in item.sources.all())
+        sources = ", ".join(item.source_names)
         return (f"{item.product_type.label} · {item.instrument.label} · {item.e1_kev:g}–{item.e2_kev:g} keV · "
                 f"{isot(item.t_start)[:19]} – {isot(item.t_end)[:19]} · rev. {item.rev1}"
                 + (f"–{item.rev2}" if item.span else "") + (f" · {sources}" if sources else "")
