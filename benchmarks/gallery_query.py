@@ -44,13 +44,22 @@ TARGET_RATIO = 2.0
 LAYERS = ("service", "http", "raw")
 MISSION = (datetime(2002, 10, 17, tzinfo=timezone.utc), datetime(2025, 3, 1, tzinfo=timezone.utc))
 
-COLUMNS = """p.id, p.product_id, p.title, i.name, t.name, t.family, p.e1_kev, p.e2_kev, p.t_start, p.t_end,
- p.rev1, p.rev2, p.span, p.ra_deg, p.dec_deg, o.title, p.time_bin_s, p.data_version, p.highlight, p.version,
- p.created_at, p.updated_at
- FROM gallery_product p JOIN gallery_instrument i ON i.id = p.instrument_id
- JOIN gallery_producttype t ON t.id = p.product_type_id LEFT JOIN gallery_observation o ON o.id = p.observation_id"""
-DENSE_PAGE_SQL = f"""SELECT {COLUMNS}
- WHERE p.deleted_at IS NULL AND {{where}} ORDER BY p.t_start DESC, p.id DESC LIMIT %s"""
+# Labels by scalar sub-selects: joining the small vocabulary tables lets SQLite's planner drive the query
+# from them and sort every match (the service takes them from its vocabulary snapshot instead).
+COLUMNS = """p.id, p.product_id, p.title, (SELECT i.name FROM gallery_instrument i WHERE i.id = p.instrument_id),
+ (SELECT t.name || ' ' || t.family FROM gallery_producttype t WHERE t.id = p.product_type_id), p.e1_kev, p.e2_kev,
+ p.t_start, p.t_end, p.rev1, p.rev2, p.span, p.ra_deg, p.dec_deg,
+ (SELECT o.title FROM gallery_observation o WHERE o.id = p.observation_id), p.time_bin_s, p.data_version,
+ p.highlight, p.version, p.created_at, p.updated_at
+ FROM gallery_product p"""
+DENSE_PAGE_SQL = f"""SELECT {COLUMNS} {{join}}
+ WHERE p.deleted_at IS NULL AND {{where}} ORDER BY {{order}} LIMIT %s"""
+NEWEST = "p.t_start DESC, p.id DESC"
+# one source: its ProductSource rows (source_id, t_start, product_id) in time order, counted without products
+LINK_JOIN = "JOIN gallery_productsource ps ON ps.product_id = p.id"
+LINK_ORDER = "ps.t_start DESC, ps.product_id DESC"
+LINK_COUNT_SQL = ("SELECT COUNT(*) FROM (SELECT 1 FROM gallery_productsource ps WHERE ps.live AND ps.source_id = %s "
+                  "LIMIT %s) n")
 # COALESCE(t, t) keeps the planner from walking prod_t: the few hits are sorted instead.
 SPARSE_PAGE_SQL = f"""SELECT {COLUMNS}
  WHERE p.id IN (SELECT p.id FROM gallery_product p WHERE p.deleted_at IS NULL AND {{where}} LIMIT %s)
@@ -59,7 +68,6 @@ SOURCES_SQL = """SELECT ps.product_id, s.name FROM gallery_productsource ps JOIN
  WHERE ps.product_id IN ({ids})"""
 COUNT_SQL = "SELECT COUNT(*) FROM (SELECT 1 FROM gallery_product p WHERE p.deleted_at IS NULL AND {where} LIMIT %s) n"
 IN_SOURCE = "p.id IN (SELECT ps.product_id FROM gallery_productsource ps WHERE ps.source_id = %s)"
-EXISTS_SOURCE = "EXISTS (SELECT 1 FROM gallery_productsource ps WHERE ps.product_id = p.id AND ps.source_id = %s)"
 IN_OTYPE = ("p.id IN (SELECT ps.product_id FROM gallery_productsource ps JOIN gallery_source s ON s.id = ps.source_id "
             "WHERE s.object_type = %s)")
 EXISTS_OTYPE = ("EXISTS (SELECT 1 FROM gallery_productsource ps JOIN gallery_source s ON s.id = ps.source_id "
@@ -83,6 +91,9 @@ class Case:
     dense: str = ""
     dense_args: list | None = None
     ordered: bool = False
+    join: str = ""                  # FROM-clause addition of the dense page query
+    order: str = NEWEST             # its ORDER BY
+    count_sql: str = ""             # a cheaper equivalent of the capped count, if any
 
     def __post_init__(self):
         self.dense = self.dense or self.where
@@ -147,15 +158,15 @@ def _revolution_end(r: int):
     return _when(revolution_bounds(r)[1])
 
 
-def _by_source(rng, g: Gallery) -> tuple[dict, str, str, list]:
-    """A popular source by one of its aliases: API parameter, IN and EXISTS conditions, arguments.
+def _by_source(rng, g: Gallery) -> tuple[dict, str, list]:
+    """A popular source by one of its aliases: API parameter, IN condition, arguments.
 
     The raw SQL takes the source id, as a hand-written client would look it up by normalised key
     first (one unique-index probe, not timed): with a literal id PostgreSQL uses its per-source
     statistics, with a sub-select it assumes an average source.
     """
     source_id, alias = g.aliases[rng.choice(len(g.aliases), p=g.alias_weight)]
-    return {"source": _mangle(rng, alias)}, IN_SOURCE, EXISTS_SOURCE, [source_id]
+    return {"source": _mangle(rng, alias)}, IN_SOURCE, [source_id]
 
 
 def q_instrument_type(rng, g: Gallery) -> Case:
@@ -168,9 +179,10 @@ def q_instrument_type(rng, g: Gallery) -> Case:
 
 
 def q_alias(rng, g: Gallery) -> Case:
-    """A source by an alias, spelt with another case and spacing."""
-    params, where, dense, args = _by_source(rng, g)
-    return Case(params, where, args, dense)
+    """A source by an alias, spelt with another case and spacing: its links, newest first."""
+    params, _, args = _by_source(rng, g)
+    return Case(params, "ps.source_id = %s AND ps.live", args, ordered=True, join=LINK_JOIN, order=LINK_ORDER,
+                count_sql=LINK_COUNT_SQL)
 
 
 def q_mission(rng, g: Gallery) -> Case:
@@ -220,13 +232,15 @@ def q_combined(rng, g: Gallery) -> Case:
     type_ids = g.vocab["family"][family]
     where = (f"p.instrument_id IN ({', '.join(map(str, inst_ids))}) AND p.product_type_id IN "
              f"({', '.join(map(str, type_ids))}) AND p.e1_kev >= %s AND p.e2_kev <= %s AND {_rev_overlap(r1, r1 + 99)}")
-    if rng.random() < 0.5:
-        extra, cond, dense, args = _by_source(rng, g)
-    else:
-        otype = str(rng.choice(g.otypes))
-        extra, cond, dense, args = {"object_type": otype}, IN_OTYPE, EXISTS_OTYPE, [otype]
-    return Case(params | extra, f"{where} AND {cond}", [e1, e2] + args,
-                f"{where} AND {dense} AND p.t_start < %s", [e1, e2] + args + [_revolution_end(r1 + 99)])
+    end = _revolution_end(r1 + 99)
+    if rng.random() < 0.5:   # many matches: the source's links newest-first from the end of the range
+        extra, cond, args = _by_source(rng, g)
+        return Case(params | extra, f"{where} AND {cond}", [e1, e2] + args,
+                    f"{where} AND ps.source_id = %s AND ps.live AND ps.t_start < %s", [e1, e2] + args + [end],
+                    join=LINK_JOIN, order=LINK_ORDER)
+    otype = str(rng.choice(g.otypes))
+    return Case(params | {"object_type": otype}, f"{where} AND {IN_OTYPE}", [e1, e2, otype],
+                f"{where} AND {EXISTS_OTYPE} AND p.t_start < %s", [e1, e2, otype, end])
 
 
 QUERIES: list[tuple[str, Callable]] = [
@@ -258,12 +272,13 @@ def run_raw(case: Case, target: Target) -> tuple[list[str], int]:
     """Hand-written SQL: capped count, then the page by the plan that suits the number of hits, then its sources."""
     from django.db import connection
     with connection.cursor() as c:
-        c.execute(COUNT_SQL.format(where=case.where), case.args + [CAP + 1])
+        c.execute(case.count_sql or COUNT_SQL.format(where=case.where), case.args + [CAP + 1])
         n = c.fetchone()[0]
         if n <= target.sparse_max and not case.ordered:
             c.execute(SPARSE_PAGE_SQL.format(where=case.where), case.args + [max(n, 1), PAGE])
         else:
-            c.execute(DENSE_PAGE_SQL.format(where=case.dense), case.dense_args + [PAGE])
+            c.execute(DENSE_PAGE_SQL.format(where=case.dense, join=case.join, order=case.order),
+                      case.dense_args + [PAGE])
         rows = c.fetchall()
         if rows:
             c.execute(SOURCES_SQL.format(ids=", ".join(str(r[0]) for r in rows)))

@@ -366,7 +366,7 @@ def search_products(params: Mapping[str, Any]) -> Page:
     qs, normalised, plan = _build(filters)
     links = _links_only(plan, normalised)
     total, exact = count_capped(qs if links is None else links)
-    if exact and total <= FEW_MATCHES:
+    if exact and total <= FEW_MATCHES and links is None:
         qs = _sorted_by_id_list(qs)
     else:
         qs = build_queryset(filters, dense=True)[0]
@@ -384,7 +384,7 @@ def _sorted_by_id_list(qs: QuerySet) -> QuerySet:
     them; left alone they may instead walk the sort column's index over most of the table. The
     expressions (``COALESCE(x, x)``) keep the sort from using an index, so the id list drives the plan.
     """
-    ids = list(qs.order_by().values_list("pk", flat=True))
+    ids = qs.order_by().values("pk")
     names = [_LINK_ORDER.get(k.lstrip("-"), k.lstrip("-")) for k in qs.query.order_by]
     keys = [Coalesce(F(name), F(name)) for name in names]
     ordering = [key.desc() if name.startswith("-") else key.asc() for key, name in zip(keys, qs.query.order_by)]
