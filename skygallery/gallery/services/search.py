@@ -24,6 +24,8 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import EmptyResultSet
+from django.db import connections
 from django.db.models import Exists, F, OuterRef, QuerySet
 from django.db.models.functions import Coalesce
 from django.db.models.query import ModelIterable
@@ -185,6 +187,8 @@ class _Plan:
     source_id: int | None = None    # one source: filtered through the join on its ProductSource rows
     t_start_before: Any = None      # an upper bound of t_start implied by a revolution range
 
+    has_dense_variant: bool = False  # whether dense=True writes some filter differently
+
     def order(self, qs: QuerySet, sort: str) -> QuerySet:
         bound = {"t_start__lte": self.t_start_before} if self.dense and self.t_start_before is not None else {}
         if self.source_id is None:
@@ -272,6 +276,7 @@ def _bands_times_revs(r: _Reader, qs: QuerySet, plan: _Plan) -> QuerySet:
         qs = qs.filter(revolution_inside_q(rev1, rev2) if inside else revolution_overlap_q(rev1, rev2))
         if rev2 is not None:
             plan.t_start_before = _revolution_end(rev2)
+            plan.has_dense_variant = plan.t_start_before is not None
     span = r.number("span", int, 0)
     if span is not None:
         qs = qs.filter(span=span)
@@ -309,6 +314,7 @@ def _cone(r: _Reader, qs: QuerySet, plan: _Plan) -> QuerySet:
         return qs
     if None in (ra, dec, radius):
         return qs
+    plan.has_dense_variant = True
     return cone_filter(qs, Cone(ra, dec, radius), indexable=not plan.dense)
 
 
@@ -344,7 +350,13 @@ def with_relations(qs: QuerySet) -> QuerySet:
 def count_capped(qs: QuerySet, cap: int | None = None) -> tuple[int, bool]:
     """Exact count up to ``cap``; (cap, False) when there are more."""
     cap = cap or settings.SKYGALLERY["COUNT_CAP"]
-    n = qs.order_by().values("pk")[: cap + 1].count()
+    try:
+        sql, params = qs.order_by().values("pk")[: cap + 1].query.sql_with_params()
+    except EmptyResultSet:   # a filter that can match nothing (an empty id list)
+        return 0, True
+    with connections[qs.db].cursor() as cursor:    # the SQL of QuerySet.count() without its aggregation set-up
+        cursor.execute(f"SELECT COUNT(*) FROM ({sql}) capped", params)
+        n = cursor.fetchone()[0]
     return (cap, False) if n > cap else (n, True)
 
 
@@ -368,7 +380,7 @@ def search_products(params: Mapping[str, Any]) -> Page:
     total, exact = count_capped(qs if links is None else links)
     if exact and total <= FEW_MATCHES and links is None:
         qs = _sorted_by_id_list(qs)
-    else:
+    elif plan.has_dense_variant:
         qs = build_queryset(filters, dense=True)[0]
     rows = list(with_relations(qs)[(page - 1) * size: page * size])
     return Page(rows, total, exact, page, size, normalised)
