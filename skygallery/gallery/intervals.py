@@ -28,25 +28,35 @@ def duration_class(seconds: float) -> int:
     return int(math.ceil(max(0.0, seconds) / 3600.0)).bit_length()
 
 
-def _bucketed_overlap(start: str, end: str, cls: str, lo, hi, max_class: int, width) -> Q:
-    """Rows whose [start, end] overlaps [lo, hi]; ``width(c)`` is the longest length of class c."""
+def _bucketed_overlap(start: str, end: str, cls: str, lo, hi, max_class: int, width, within=({},)) -> Q:
+    """Rows whose [start, end] overlaps [lo, hi]; ``width(c)`` is the longest length of class c.
+
+    ``within``: equality conditions (dicts) of which each row meets one; each is repeated in every
+    term so that an index led by those columns, then (class, start), answers each term alone.
+    """
     if lo is None and hi is None:
         return Q()
     if lo is None:
         return Q(**{f"{start}__lte": hi})
     terms = Q()
-    for c in range(max_class + 1):
-        low = lo - width(c)
-        bounds = {f"{start}__gte": max(low, 0) if isinstance(low, int) else low}  # Django drops negative bounds
-        if hi is not None:
-            bounds[f"{start}__lte"] = hi
-        terms |= Q(**{cls: c}, **bounds)
+    for extra in within:
+        for c in range(max_class + 1):
+            low = lo - width(c)
+            bounds = {f"{start}__gte": max(low, 0) if isinstance(low, int) else low}  # Django drops negative bounds
+            if hi is not None:
+                bounds[f"{start}__lte"] = hi
+            terms |= Q(**extra, **{cls: c}, **bounds)
     return terms & Q(**{f"{end}__gte": lo})
 
 
-def revolution_overlap_q(r1: int | None, r2: int | None) -> Q:
-    """Products whose [rev1, rev2] overlaps [r1, r2] (either bound may be open)."""
-    return _bucketed_overlap("rev1", "rev2", "span_class", r1, r2, MAX_SPAN_CLASS, lambda c: (1 << c) - 1)
+def revolution_overlap_q(r1: int | None, r2: int | None, kinds=()) -> Q:
+    """Products whose [rev1, rev2] overlaps [r1, r2] (either bound may be open).
+
+    ``kinds``: (instrument id, product type id) pairs the products are restricted to, if any; the
+    terms then match the index ``prod_kind_rev`` (instrument, product_type, span_class, rev1).
+    """
+    within = [{"instrument_id": i, "product_type_id": t} for i, t in kinds] or [{}]
+    return _bucketed_overlap("rev1", "rev2", "span_class", r1, r2, MAX_SPAN_CLASS, lambda c: (1 << c) - 1, within)
 
 
 def revolution_inside_q(r1: int | None, r2: int | None) -> Q:

@@ -173,6 +173,23 @@ def test_source_pages_are_in_time_order(db):
     assert got == newest
     oldest = [p.product_id for p in search_products({"source": "GX1+4", "sort": "time", "page_size": 500}).results]
     assert oldest == newest[::-1]
+    ends = {k: t + timedelta(hours=5) for k, t in starts.items()} | {"x0": datetime(2022, 10, 28, 3, 44, 53,
+                                                                                 tzinfo=timezone.utc)}
+
+    def long_term(k):
+        first, last = revolution_range(starts[k], ends[k])
+        return last > first
+
+    def highlight(k):
+        return int(k[1:]) % 5 == 0 and k != "x0"
+
+    for extra, keep in [({"instrument": "jemx1"}, lambda k: False), ({"instrument": "isgri"}, lambda k: True),
+                        ({"highlight": "yes"}, highlight),
+                        ({"highlight": "0", "long_term": "false"}, lambda k: not highlight(k) and not long_term(k)),
+                        ({"long_term": "true"}, long_term), ({"family": "lightcurve"}, lambda k: True)]:
+        page = search_products({"source": "GX 1+4", "page_size": 500, **extra})
+        assert [p.product_id for p in page.results] == [k for k in newest if keep(k)] and page.total_exact
+        assert page.total == len(page.results)
     hl = [p.product_id for p in search_products({"source": "GX 1+4", "highlight": "true", "rev1": 1,
                                                  "rev2": 2000}).results]
     assert hl == [k for k in newest if int(k[1:]) % 5 == 0 and k != "x0"

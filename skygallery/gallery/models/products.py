@@ -61,6 +61,8 @@ class Product(PositionMixin):
             models.Index(fields=["t_start", "id"], name="prod_t", condition=LIVE),
             models.Index(fields=["dur_class", "t_start", "t_end"], name="prod_durc_t"),
             models.Index(fields=["span_class", "rev1", "rev2"], name="prod_spanc_rev"),
+            models.Index(fields=["instrument", "product_type", "span_class", "rev1"], name="prod_kind_rev",
+                         condition=LIVE),
             models.Index(fields=["span", "t_start"], name="prod_span_t", condition=LIVE),
             models.Index(fields=["highlight", "t_start"], name="prod_hl_t", condition=LIVE),
             models.Index(fields=["dec_zone", "ra_deg", "pos_x", "pos_y", "pos_z"], name="prod_zone_ra", condition=LIVE),
@@ -121,7 +123,8 @@ class ProductSource(models.Model):
             models.Index(fields=["product"], name="prodsrc_product"),
             models.Index(fields=["source", "t_start", "product", "highlight", "span"], name="prodsrc_src_t",
                          condition=LINK_LIVE),
-            models.Index(fields=["source", "instrument", "product_type"], name="prodsrc_src_kind", condition=LINK_LIVE),
+            models.Index(fields=["source", "instrument", "product_type", "highlight", "span"], name="prodsrc_kind",
+                         condition=LINK_LIVE),
         ]
 
     @staticmethod

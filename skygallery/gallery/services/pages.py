@@ -84,7 +84,7 @@ def source_page(source: Source) -> dict:
     """Highlights first, then long-term, then per-revolution products; counts per instrument and type.
 
     Everything is read from the source's ProductSource rows (index ``prodsrc_src_t`` in time order,
-    ``prodsrc_src_kind`` for the counts), so a source with 50,000 products costs as little as one with 50.
+    ``prodsrc_kind`` for the counts), so a source with 50,000 products costs as little as one with 50.
     """
     links = ProductSource.objects.filter(source=source, live=True)
     highlights = _newest(links.filter(highlight=True), SECTION_LIMIT)

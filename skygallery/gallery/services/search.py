@@ -26,7 +26,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import EmptyResultSet
 from django.db import connections
-from django.db.models import Exists, F, OuterRef, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.db.models.query import ModelIterable
 
@@ -45,6 +45,8 @@ SORTS = {"-time": ("-t_start", "-id"), "time": ("t_start", "id"), "rev": ("rev1"
 MAX_PAGE_SIZE = 500
 FEW_MATCHES = 2000  # up to this many matches, sort them in the database from their id list
 REVOLUTION_TABLE_MARGIN = timedelta(days=1)
+ID_SET = 2000  # a source or object type with up to this many product links is searched as an id set
+MAX_KIND_TERMS = 8   # up to this many (instrument, type) pairs, revolution ranges are searched per pair
 _RADIUS = re.compile(r"^\s*([0-9.eE+-]+)\s*(deg|arcmin|arcsec|d|')?\s*$")
 
 
@@ -157,13 +159,13 @@ def _build(params: Mapping[str, Any], dense: bool = False) -> tuple[QuerySet, di
     r = _Reader(params)
     plan = _Plan(dense)
     qs = Product.objects.filter(deleted_at__isnull=True)
-    qs = _vocabulary_filters(r, qs)
+    qs = _vocabulary_filters(r, qs, plan)
     qs = _source_filters(r, qs, plan)
     qs = _bands_times_revs(r, qs, plan)
-    for name, column in (("highlight", "highlight"),):
-        value = r.flag(name)
-        if value is not None:
-            qs = qs.filter(**{column: value})
+    highlight = r.flag("highlight")
+    if highlight is not None:
+        plan.link_filters["highlight"] = highlight
+        qs = qs.filter(highlight=highlight)
     dv = r.choice("data_version", ("NRT", "CONS"))
     if dv:
         qs = qs.filter(data_version=dv)
@@ -176,30 +178,61 @@ def _build(params: Mapping[str, Any], dense: bool = False) -> tuple[QuerySet, di
     sort = r.choice("sort", tuple(SORTS), "-time")
     if r.errors:
         raise InvalidInput(r.errors)
-    return plan.order(qs, sort), {k: str(v) for k, v in r.params.items()}, plan
+    return plan.finish(qs, sort), {k: str(v) for k, v in r.params.items()}, plan
 
 
 @dataclass
 class _Plan:
-    """How the filters are written: for few matches (indexable) or many (``dense``, see build_queryset)."""
+    """What the filters learnt about the query, used to write it for the planners (``finish``).
+
+    Few matches (``dense=False``): every filter indexable; a source is an id set of its links.
+    Many matches (``dense=True``): the first page is read in sort order; a source's products come
+    from its links in time order (index ``prodsrc_src_t``), a revolution range bounds t_start.
+    """
 
     dense: bool
-    source_id: int | None = None    # one source: filtered through the join on its ProductSource rows
-    t_start_before: Any = None      # an upper bound of t_start implied by a revolution range
-
+    source_id: int | None = None     # one source (name or alias)
+    t_start_before: Any = None       # an upper bound of t_start implied by a revolution range
     has_dense_variant: bool = False  # whether dense=True writes some filter differently
+    vocabulary: dict = field(default_factory=dict)   # instrument/type id filters
+    kinds: list[tuple[int, int]] = field(default_factory=list)  # the (instrument, type) id pairs they allow
+    kinds_used: bool = False         # the revolution terms carry the kinds (index prod_kind_rev)
+    link_filters: dict = field(default_factory=dict)  # filters on columns that links copy (highlight, span)
+    object_types: list[str] | None = None   # spellings of the object type asked for
 
-    def order(self, qs: QuerySet, sort: str) -> QuerySet:
+    def finish(self, qs: QuerySet, sort: str) -> QuerySet:
+        if not self.kinds_used:
+            qs = qs.filter(**self.vocabulary)
+        if self.object_types is not None:
+            qs = qs.filter(self._object_type_condition())
         bound = {"t_start__lte": self.t_start_before} if self.dense and self.t_start_before is not None else {}
-        if self.source_id is None:
+        if self.source_id is None or not self.dense:
+            if self.source_id is not None:
+                qs = qs.filter(self._source_condition())
             return qs.filter(**bound).order_by(*SORTS[sort])
-        # one filter() call, so that the link conditions apply to the same joined row
+        # many matches: one filter() call, so that the link conditions apply to the same joined row
+        on_link = {**bound, **self.link_filters, **self.vocabulary}   # answered from the link index, in order
         qs = qs.filter(productsource__source_id=self.source_id, productsource__live=True,
-                       **{f"productsource__{k}": v for k, v in bound.items()})
+                       **{f"productsource__{k}": v for k, v in on_link.items()})
         if sort in ("-time", "time"):   # the link index (source, t_start, product) is in this order
             sign = "-" if sort == "-time" else ""
             return qs.order_by(f"{sign}productsource__t_start", f"{sign}productsource__product_id")
         return qs.order_by(*SORTS[sort])
+
+
+    def _object_type_condition(self) -> Q:
+        return self._linked(ProductSource.objects.filter(source__object_type__in=self.object_types))
+
+    def _source_condition(self) -> Q:
+        return self._linked(ProductSource.objects.filter(source_id=self.source_id, live=True))
+
+    def _linked(self, links: QuerySet) -> Q:
+        """Products with one of ``links``: their id set when the links are few (up to ID_SET, and not
+        reading many matches in time order), else checked per product (EXISTS) while the other
+        filters' indexes, or the time-ordered walk, find the candidates."""
+        if not self.dense and links.values("pk")[:ID_SET + 1].count() <= ID_SET:
+            return Q(pk__in=links.values("product_id"))
+        return Q(Exists(links.filter(product_id=OuterRef("pk"))))
 
 
 def _source_filters(r: _Reader, qs: QuerySet, plan: _Plan) -> QuerySet:
@@ -210,19 +243,17 @@ def _source_filters(r: _Reader, qs: QuerySet, plan: _Plan) -> QuerySet:
         if not ids:
             return qs.none()
         plan.source_id = ids[0]
+        plan.has_dense_variant = True
     otype = r.text("object_type")
     if otype:  # exact spellings first: the planners estimate an exact IN far better than upper(...) = ...
         spellings = list(Source.objects.filter(object_type__iexact=otype).values_list("object_type", flat=True)
                          .distinct())
-        links = ProductSource.objects.filter(source__object_type__in=spellings)
-        if plan.dense:
-            qs = qs.filter(Exists(links.filter(product_id=OuterRef("pk"))))
-        else:
-            qs = qs.filter(pk__in=links.values("product_id"))
+        plan.object_types = spellings
+        plan.has_dense_variant = True
     return qs
 
 
-def _vocabulary_filters(r: _Reader, qs: QuerySet) -> QuerySet:
+def _vocabulary_filters(r: _Reader, qs: QuerySet, plan: _Plan) -> QuerySet:
     """Instrument and product type/family as id lists, types restricted to those the instruments make,
     so that (instrument, product_type, t_start) index ranges answer the query in time order."""
     v = vocab.snapshot()
@@ -231,7 +262,7 @@ def _vocabulary_filters(r: _Reader, qs: QuerySet) -> QuerySet:
         names = {n for part in r.text("instrument").split(",")
                  for n in (r.vocab(vocab.instrument_names, part, "instrument") or [])}
         instruments = [i for i in v.instruments.values() if i.name in names]
-        qs = qs.filter(instrument_id__in=sorted(i.pk for i in instruments))
+        plan.vocabulary["instrument_id__in"] = sorted(i.pk for i in instruments)
     ptype, family = r.text("product_type"), r.choice("family", FAMILIES)
     if ptype in FAMILIES:
         ptype, family = None, ptype
@@ -246,7 +277,10 @@ def _vocabulary_filters(r: _Reader, qs: QuerySet) -> QuerySet:
         if instruments is not None:
             candidates = [t for t in candidates if any(t.accepts(i) for i in instruments)]
         if types is not None or len(candidates) < len(v.types):
-            qs = qs.filter(product_type_id__in=sorted(t.pk for t in candidates))
+            plan.vocabulary["product_type_id__in"] = sorted(t.pk for t in candidates)
+        makers = instruments if instruments is not None else list(v.instruments.values())
+        kinds = [(i.pk, t.pk) for i in makers for t in candidates if t.accepts(i)]
+        plan.kinds = kinds if len(kinds) <= MAX_KIND_TERMS else []
     return qs
 
 
@@ -273,7 +307,8 @@ def _bands_times_revs(r: _Reader, qs: QuerySet, plan: _Plan) -> QuerySet:
         r.errors.append(("rev2", "rev1 must not be larger than rev2"))
     elif rev1 is not None or rev2 is not None:
         inside = r.choice("rev_mode", ("overlap", "inside"), "overlap") == "inside"
-        qs = qs.filter(revolution_inside_q(rev1, rev2) if inside else revolution_overlap_q(rev1, rev2))
+        qs = qs.filter(revolution_inside_q(rev1, rev2) if inside else revolution_overlap_q(rev1, rev2, plan.kinds))
+        plan.kinds_used = bool(plan.kinds) and not inside
         if rev2 is not None:
             plan.t_start_before = _revolution_end(rev2)
             plan.has_dense_variant = plan.t_start_before is not None
@@ -286,7 +321,9 @@ def _bands_times_revs(r: _Reader, qs: QuerySet, plan: _Plan) -> QuerySet:
             qs = qs.filter(**{lookup: value})
     long_term = r.flag("long_term")
     if long_term is not None:
-        qs = qs.filter(span__gt=0) if long_term else qs.filter(span=0)
+        span = {"span__gt": 0} if long_term else {"span": 0}
+        plan.link_filters.update(span)
+        qs = qs.filter(**span)
     return qs
 
 
@@ -360,12 +397,15 @@ def count_capped(qs: QuerySet, cap: int | None = None) -> tuple[int, bool]:
     return (cap, False) if n > cap else (n, True)
 
 
+LINK_COPIED = {"source", "sort", "instrument", "product_type", "family", "highlight", "long_term"}
+
+
 def _links_only(plan: _Plan, normalised: dict) -> QuerySet | None:
-    """For a search by source alone, its live ProductSource rows: counted on one index, without
-    reading a product row per match."""
-    if plan.source_id is None or set(normalised) - {"sort"} != {"source"}:
+    """For a search by source and columns copied onto its links (instrument, type, highlight,
+    long-term), its matching ProductSource rows: counted on one index, without reading products."""
+    if plan.source_id is None or not set(normalised) <= LINK_COPIED:
         return None
-    return ProductSource.objects.filter(source_id=plan.source_id, live=True)
+    return ProductSource.objects.filter(source_id=plan.source_id, live=True, **plan.vocabulary, **plan.link_filters)
 
 
 def search_products(params: Mapping[str, Any]) -> Page:
