@@ -418,15 +418,26 @@ def search_products(params: Mapping[str, Any]) -> Page:
     qs, normalised, plan = _build(filters)
     links = _links_only(plan, normalised)
     total, exact = count_capped(qs if links is None else links)
+    page_slice = slice((page - 1) * size, page * size)
     if exact and total <= FEW_MATCHES and links is None:
-        qs = _sorted_by_id_list(qs)
-    elif plan.has_dense_variant:
-        qs = build_queryset(filters, dense=True)[0]
-    rows = list(with_relations(qs)[(page - 1) * size: page * size])
+        rows = _few_sorted(qs, normalised.get("sort", "-time"), page_slice)
+    else:
+        if plan.has_dense_variant:
+            qs = build_queryset(filters, dense=True)[0]
+        rows = list(with_relations(qs)[page_slice])
     return Page(rows, total, exact, page, size, normalised)
 
 
-_LINK_ORDER = {"productsource__t_start": "t_start", "productsource__product_id": "id"}
+def _few_sorted(qs: QuerySet, sort: str, page_slice: slice) -> list[Product]:
+    """A page of few matches: their sort keys read through the filters' indexes and sorted here (no
+    planner then walks a sort index over most of the table), then the page's rows by primary key."""
+    if sort in ("title", "-title"):   # the database's collation decides the order of titles
+        return list(with_relations(_sorted_by_id_list(qs))[page_slice])
+    columns = [k.lstrip("-") for k in SORTS[sort]]   # every sort ends with the id
+    keys = sorted(qs.order_by().values_list(*columns), reverse=SORTS[sort][0].startswith("-"))
+    ids = [key[-1] for key in keys[page_slice]]
+    found = {p.pk: p for p in with_relations(Product.objects.filter(pk__in=ids))}
+    return [found[i] for i in ids]
 
 
 def _sorted_by_id_list(qs: QuerySet) -> QuerySet:
@@ -436,8 +447,7 @@ def _sorted_by_id_list(qs: QuerySet) -> QuerySet:
     them; left alone they may instead walk the sort column's index over most of the table. The
     expressions (``COALESCE(x, x)``) keep the sort from using an index, so the id list drives the plan.
     """
-    ids = qs.order_by().values("pk")
-    names = [_LINK_ORDER.get(k.lstrip("-"), k.lstrip("-")) for k in qs.query.order_by]
-    keys = [Coalesce(F(name), F(name)) for name in names]
+    ids = list(qs.order_by().values_list("pk", flat=True))   # (as a sub-select, PostgreSQL may hash-join it)
+    keys = [Coalesce(F(k.lstrip("-")), F(k.lstrip("-"))) for k in qs.query.order_by]
     ordering = [key.desc() if name.startswith("-") else key.asc() for key, name in zip(keys, qs.query.order_by)]
     return Product.objects.filter(pk__in=ids).order_by(*ordering)
