@@ -53,6 +53,8 @@ bench: install
 	$(PY) benchmarks/pages.py
 	$(PY) benchmarks/imaging_speed.py
 	$(PY) benchmarks/validate_imaging.py
+	$(PY) benchmarks/spectra_lc_speed.py
+	$(PY) benchmarks/validate_spectra_lc.py
 
 clean:
 	rm -rf build dist *.egg-info .pytest_cache benchmarks/out
