@@ -163,9 +163,9 @@ def _build(params: Mapping[str, Any], dense: bool = False) -> tuple[QuerySet, di
     qs = _source_filters(r, qs, plan)
     qs = _bands_times_revs(r, qs, plan)
     highlight = r.flag("highlight")
-    if highlight is not None:
-        plan.link_filters["highlight"] = highlight
-        qs = qs.filter(highlight=highlight)
+    if highlight is not None:   # as IN (…): SQLite uses no index for a bare boolean column
+        plan.link_filters["highlight__in"] = [highlight]
+        qs = qs.filter(highlight__in=[highlight])
     dv = r.choice("data_version", ("NRT", "CONS"))
     if dv:
         qs = qs.filter(data_version=dv)
@@ -323,7 +323,11 @@ def _bands_times_revs(r: _Reader, qs: QuerySet, plan: _Plan) -> QuerySet:
     if long_term is not None:
         span = {"span__gt": 0} if long_term else {"span": 0}
         plan.link_filters.update(span)
-        qs = qs.filter(**span)
+        if plan.dense and long_term:   # many long-term products: read them in time order, not by span
+            qs = qs.alias(span_any=F("span") + 0).filter(span_any__gt=0)
+        else:
+            qs = qs.filter(**span)
+        plan.has_dense_variant = plan.has_dense_variant or long_term
     return qs
 
 
