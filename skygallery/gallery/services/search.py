@@ -197,6 +197,7 @@ class _Plan:
     vocabulary: dict = field(default_factory=dict)   # instrument/type id filters
     kinds: list[tuple[int, int]] = field(default_factory=list)  # the (instrument, type) id pairs they allow
     kinds_used: bool = False         # the revolution terms carry the kinds (index prod_kind_rev)
+    selective: bool = False          # a filter that usually leaves few matches (source, type, cone, ranges)
     link_filters: dict = field(default_factory=dict)  # filters on columns that links copy (highlight, span)
     object_types: list[str] | None = None   # spellings of the object type asked for
 
@@ -243,13 +244,13 @@ def _source_filters(r: _Reader, qs: QuerySet, plan: _Plan) -> QuerySet:
         if not ids:
             return qs.none()
         plan.source_id = ids[0]
-        plan.has_dense_variant = True
+        plan.has_dense_variant = plan.selective = True
     otype = r.text("object_type")
     if otype:  # exact spellings first: the planners estimate an exact IN far better than upper(...) = ...
         spellings = list(Source.objects.filter(object_type__iexact=otype).values_list("object_type", flat=True)
                          .distinct())
         plan.object_types = spellings
-        plan.has_dense_variant = True
+        plan.has_dense_variant = plan.selective = True
     return qs
 
 
@@ -300,6 +301,7 @@ def _bands_times_revs(r: _Reader, qs: QuerySet, plan: _Plan) -> QuerySet:
         if t1 is not None and t1 <= mission_start():
             t1 = None  # every product starts after revolution 1: one index range on t_start answers the query
         qs = qs.filter(time_overlap_q(t1, t2))
+        plan.selective = plan.selective or t1 is not None
     rev = r.number("rev", int, 0, 99999)
     rev1 = rev if rev is not None else r.number("rev1", int, 0, 99999)
     rev2 = rev if rev is not None else r.number("rev2", int, 0, 99999)
@@ -312,6 +314,7 @@ def _bands_times_revs(r: _Reader, qs: QuerySet, plan: _Plan) -> QuerySet:
         if rev2 is not None:
             plan.t_start_before = _revolution_end(rev2)
             plan.has_dense_variant = plan.t_start_before is not None
+        plan.selective = True
     span = r.number("span", int, 0)
     if span is not None:
         qs = qs.filter(span=span)
@@ -355,7 +358,7 @@ def _cone(r: _Reader, qs: QuerySet, plan: _Plan) -> QuerySet:
         return qs
     if None in (ra, dec, radius):
         return qs
-    plan.has_dense_variant = True
+    plan.has_dense_variant = plan.selective = True
     return cone_filter(qs, Cone(ra, dec, radius), indexable=not plan.dense)
 
 
@@ -421,10 +424,16 @@ def search_products(params: Mapping[str, Any]) -> Page:
     filters = {k: v for k, v in params.items() if k not in ("page", "page_size")}
     qs, normalised, plan = _build(filters)
     links = _links_only(plan, normalised)
-    total, exact = count_capped(qs if links is None else links)
+    sort = normalised.get("sort", "-time")
     page_slice = slice((page - 1) * size, page * size)
+    keys = None
+    if links is None and plan.selective and sort not in ("title", "-title"):
+        keys = _sort_keys(qs, sort, FEW_MATCHES + 1)   # likely few: read them all at once
+        total, exact = (len(keys), True) if len(keys) <= FEW_MATCHES else count_capped(qs)
+    else:
+        total, exact = count_capped(qs if links is None else links)
     if exact and total <= FEW_MATCHES and links is None:
-        rows = _few_sorted(qs, normalised.get("sort", "-time"), page_slice)
+        rows = _few_sorted(qs, sort, page_slice, keys)
     else:
         if plan.has_dense_variant:
             qs = build_queryset(filters, dense=True)[0]
@@ -432,14 +441,19 @@ def search_products(params: Mapping[str, Any]) -> Page:
     return Page(rows, total, exact, page, size, normalised)
 
 
-def _few_sorted(qs: QuerySet, sort: str, page_slice: slice) -> list[Product]:
+def _sort_keys(qs: QuerySet, sort: str, limit: int | None = None) -> list[tuple]:
+    """The sort keys of the matches (up to ``limit``), sorted here; every sort ends with the id."""
+    columns = [k.lstrip("-") for k in SORTS[sort]]
+    rows = qs.order_by().values_list(*columns)
+    return sorted(rows[:limit] if limit else rows, reverse=SORTS[sort][0].startswith("-"))
+
+
+def _few_sorted(qs: QuerySet, sort: str, page_slice: slice, keys: list[tuple] | None) -> list[Product]:
     """A page of few matches: their sort keys read through the filters' indexes and sorted here (no
     planner then walks a sort index over most of the table), then the page's rows by primary key."""
     if sort in ("title", "-title"):   # the database's collation decides the order of titles
         return list(with_relations(_sorted_by_id_list(qs))[page_slice])
-    columns = [k.lstrip("-") for k in SORTS[sort]]   # every sort ends with the id
-    keys = sorted(qs.order_by().values_list(*columns), reverse=SORTS[sort][0].startswith("-"))
-    ids = [key[-1] for key in keys[page_slice]]
+    ids = [key[-1] for key in (keys if keys is not None else _sort_keys(qs, sort))[page_slice]]
     found = {p.pk: p for p in with_relations(Product.objects.filter(pk__in=ids))}
     return [found[i] for i in ids]
 
