@@ -27,7 +27,7 @@ from astropy.io import fits
 from skygallery.science.sphere import separation_deg
 from skygallery.science.timesys import ScwId, ijd, parse_time
 
-__all__ = ["ScwRecord", "Archive", "open_archive"]
+__all__ = ["Archive", "ScwRecord", "open_archive"]
 
 INDEX_PATH = Path("idx") / "scw_index.fits"
 

@@ -24,7 +24,7 @@ from skygallery.science.validation import Score, collect_truth, score_detections
 from .layout import open_archive
 from .products import run_imaging
 
-__all__ = ["FIELDS", "BANDS", "FieldResult", "run_scenario"]
+__all__ = ["BANDS", "FIELDS", "FieldResult", "run_scenario"]
 
 FIELDS = {"GC": ("Galactic Centre", 266.417, -29.008, "5x5"), "Crab": ("Crab", 83.633, 22.014, "hex")}
 BANDS = {"ISGR": ((20.0, 40.0), "RATE_20_40"), "JMX1": ((3.0, 20.0), "RATE_3_20")}
@@ -66,6 +66,7 @@ def run_scenario(root: str | os.PathLike, catalog, n_gc: int = 20, n_crab: int =
             run = run_imaging(records, root / f"products_{key}_{inst}", inst, band, catalog)
             truth_tables = [fits.getdata(r.path / "truth.fits", f"TRUTH-{inst}") for r in records]
             truth = collect_truth(truth_tables, column, min_rate=0.0)
-            score = score_detections(run.detections, truth, read_sky_images(run.mosaic))
+            score = score_detections(run.detections, truth, read_sky_images(run.mosaic),
+                                     psf_fwhm_arcmin=12.0 if inst == "ISGR" else 3.3)
             results.append(FieldResult(key, inst, len(records), score, time.perf_counter() - started))
     return results

@@ -6,16 +6,17 @@ Library errors (``ValueError`` naming the field) become ``InvalidInput`` (exit c
 from __future__ import annotations
 
 import json
+import math
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
 from skygallery.gallery.errors import InvalidInput
 
 PANEL = "Science engine"
-RefCatalog = Annotated[Optional[Path], typer.Option(
+RefCatalog = Annotated[Path | None, typer.Option(
     "--reference-catalog", envvar="SKYGALLERY_CATALOG", show_envvar=True,
     help="ISDC GNRL-REFR-CAT file or folder for identification (default: the built-in bright list).")]
 
@@ -30,7 +31,13 @@ def _as_invalid_input(field: str):
 
 
 def _progress(disable: bool = False):
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                     transient=True, disable=disable)
 
@@ -50,8 +57,8 @@ def detect(
         help="Ignore pixels with exposure below this fraction of the maximum.")] = 0.25,
     edge_margin: Annotated[int, typer.Option(help="Also ignore this many pixels next to unusable ones.")] = 3,
     psf_fwhm: Annotated[float, typer.Option(help="PSF FWHM (arcmin): 12 for ISGRI, 3.3 for JEM-X.")] = 12.0,
-    catalog_out: Annotated[Optional[Path], typer.Option(help="Write the source list (FITS) here.")] = None,
-    region_out: Annotated[Optional[Path], typer.Option(help="Write a DS9 region file here.")] = None,
+    catalog_out: Annotated[Path | None, typer.Option(help="Write the source list (FITS) here.")] = None,
+    region_out: Annotated[Path | None, typer.Option(help="Write a DS9 region file here.")] = None,
     reference_catalog: RefCatalog = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the detected sources as JSON.")] = False,
 ) -> None:
@@ -110,7 +117,7 @@ def _print_detections(found, source: Path) -> None:
 def mosaic(
     files: Annotated[list[Path], typer.Argument(help="OSA-format ScW sky images (ours or real OSA).")],
     out: Annotated[Path, typer.Option("--out", help="Mosaic FITS file to write.")],
-    pixel_arcmin: Annotated[Optional[float], typer.Option(
+    pixel_arcmin: Annotated[float | None, typer.Option(
         help="Mosaic pixel (arcmin); default half the finest input pixel (ISGRI 2.47).")] = None,
 ) -> None:
     """Combine sky images into a variance-weighted, north-up mosaic (OSA ISGR-MOSA-IMA format).
@@ -162,6 +169,31 @@ def _resolve_field(catalog, text: str) -> tuple[str, float, float]:
     return src.name, src.ra_deg, src.dec_deg
 
 
+def _sky_model(catalog, fields, sky_radius: float, sky_model: Path | None, flares: list[str]):
+    """Catalog sources around the fields, then the sky-model file, then the --flare options."""
+    from skygallery.science.simulate.sky import SkyModel
+    from skygallery.science.simulate.skyfile import (
+        add_flare,
+        apply_sky_model,
+        load_sky_model_file,
+        parse_flare,
+    )
+    sources = {}
+    with _as_invalid_input("field"):
+        for _name, ra, dec in fields:
+            for s in SkyModel.from_catalog(catalog, (ra, dec), sky_radius).sources:
+                sources[s.name] = s
+    sky = SkyModel(list(sources.values()))
+    if sky_model is not None:
+        with _as_invalid_input("sky-model"):
+            sky = apply_sky_model(sky, load_sky_model_file(sky_model))
+    for spec in flares:
+        with _as_invalid_input("flare"):
+            name, flare = parse_flare(spec)
+            sky = add_flare(sky, name, flare)
+    return sky
+
+
 def simulate_archive_cmd(
     out: Annotated[Path, typer.Argument(help="Archive root to write (scw/RRRR/..., idx/scw_index.fits).")],
     field: Annotated[list[str], typer.Option(help="Target NAME (catalog) or NAME@RA,DEC; repeatable, "
@@ -172,22 +204,47 @@ def simulate_archive_cmd(
     pointing_s: Annotated[float, typer.Option(help="Pointing duration (s, 1800-3600).")] = 2000.0,
     instruments: Annotated[str, typer.Option(help="Comma-separated: ISGR, JMX1, JMX2.")] = "ISGR",
     sky_radius: Annotated[float, typer.Option(help="Catalog sources within this radius (deg) of a field.")] = 20.0,
+    sky_model: Annotated[Path | None, typer.Option(
+        help="YAML/JSON sky-model file: change catalog sources (flux, flares, outbursts), add new ones "
+             "or transients (ra, dec, flux_mcrab, t_on/t_off times), remove some (format in the description above).")] = None,
+    flare: Annotated[list[str] | None, typer.Option(
+        help="NAME:T0:DURATION:FACTOR — a flare of source NAME peaking at T0 (ISOT UTC, ijd:X, mjd:X) at "
+             "FACTOR x its steady flux, e-folding decay DURATION s (rise DURATION/10); repeatable.")] = None,
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same archive).")] = 0,
     reference_catalog: RefCatalog = None,
 ) -> None:
     """Write a simulated INTEGRAL archive (OSA layout) with a truth table per ScW.
 
-    Sources come from the reference catalog (fluxes from ISGR_FLUX_1, else 20 mCrab) around each
-    field; each field is observed with the pattern on the revolution's real-like timeline. Every ScW
-    gets swg.fits, event files per instrument and truth.fits; idx/scw_index.fits lists them.
+    Sources come from the reference catalog (fluxes from ISGR_FLUX_1, else 5 mCrab; the Crab
+    1000 mCrab) around each field; each field is observed with the pattern on the revolution's
+    real-like timeline. Every ScW gets swg.fits, event files per instrument and truth.fits
+    (per source: position, coded fraction, mean light-curve factor LC_MEAN over the ScW and the
+    band rates it implies, counts); idx/scw_index.fits lists them.
+
+    Variability: --flare for quick flares; --sky-model FILE (YAML or JSON) for anything else:
+
+    \b
+      sources:
+        - name: GX 354-0              # a model source: new flux and a flare
+          flux_mcrab: 300
+          flares: [{t0: "2008-03-05T06:00:00", factor: 4, rise_s: 300, decay_s: 3000}]
+        - name: MY TRANSIENT          # a new source, visible from on to off
+          ra: 265.0
+          dec: -30.0
+          flux_mcrab: 500
+          t_on: "2008-03-05T03:00:00"
+          t_off: "2008-03-05T09:00:00"
+          outbursts: [{t0: "2008-03-05T05:00:00", factor: 3, rise_s: 3600, decay_s: 20000}]
+      remove: [Crab]
 
     Examples:
       skygallery simulate-archive sim --field Crab --pattern hex --n-pointings 7
       skygallery simulate-archive sim --field "GX 1+4" --field Crab --instruments ISGR,JMX1 --seed 3
+      skygallery simulate-archive sim --field "GX 354-0" --flare "GX 354-0:2008-03-05T05:00:00:3000:5"
+      skygallery simulate-archive sim --field "GX 354-0" --sky-model variable_sky.yaml
     """
     from skygallery.science.simulate.archive import simulate_archive
     from skygallery.science.simulate.plan import Observation
-    from skygallery.science.simulate.sky import SkyModel
     catalog = _reference_catalog(reference_catalog)
     fields = [_resolve_field(catalog, f) for f in field]
     insts = [i.strip().upper() for i in instruments.split(",") if i.strip()]
@@ -195,30 +252,29 @@ def simulate_archive_cmd(
         observations = [Observation(name, ra, dec, pattern, n_pointings, obsid=f"{rev:04d}{k + 1:03d}",
                                     title=f"Simulated {pattern} on {name}", pointing_s=pointing_s)
                         for k, (name, ra, dec) in enumerate(fields)]
-        sources = {}
-        for name, ra, dec in fields:
-            for s in SkyModel.from_catalog(catalog, (ra, dec), sky_radius).sources:
-                sources[s.name] = s
+    sky = _sky_model(catalog, fields, sky_radius, sky_model, flare or [])
     with _progress() as progress:
         task = progress.add_task("simulate", total=None)
         with _as_invalid_input("simulate"):
-            planned = simulate_archive(out, rev, observations, SkyModel(list(sources.values())), seed=seed,
-                                       instruments=insts,
+            planned = simulate_archive(out, rev, observations, sky, seed=seed, instruments=insts,
                                        progress=lambda n, total: progress.update(task, completed=n, total=total))
-    typer.echo(f"wrote {len(planned)} ScWs of revolution {rev} ({', '.join(insts)}; {len(sources)} sources) to {out}")
+    variable = [s.name for s in sky.sources if s.lightcurve.flares or math.isfinite(s.lightcurve.on_ijd)
+                or math.isfinite(s.lightcurve.off_ijd)]
+    typer.echo(f"wrote {len(planned)} ScWs of revolution {rev} ({', '.join(insts)}; {len(sky.sources)} sources"
+               f"{', variable: ' + ', '.join(variable) if variable else ''}) to {out}")
 
 
 def image(
     archive: Annotated[Path, typer.Argument(help="Archive root (OSA layout, simulated or real).")],
     out: Annotated[Path, typer.Option("--out", help="Output folder for ScW images, mosaic, catalog, regions.")],
-    scw: Annotated[Optional[list[str]], typer.Option(help="ScW id (repeatable); default: all selected.")] = None,
-    t1: Annotated[Optional[str], typer.Option(help="Start: ISOT UTC, mjd:X, ijd:X.")] = None,
-    t2: Annotated[Optional[str], typer.Option(help="End (same formats).")] = None,
-    ra: Annotated[Optional[float], typer.Option(help="Position RA (deg).")] = None,
-    dec: Annotated[Optional[float], typer.Option(help="Position Dec (deg).")] = None,
+    scw: Annotated[list[str] | None, typer.Option(help="ScW id (repeatable); default: all selected.")] = None,
+    t1: Annotated[str | None, typer.Option(help="Start: ISOT UTC, mjd:X, ijd:X.")] = None,
+    t2: Annotated[str | None, typer.Option(help="End (same formats).")] = None,
+    ra: Annotated[float | None, typer.Option(help="Position RA (deg).")] = None,
+    dec: Annotated[float | None, typer.Option(help="Position Dec (deg).")] = None,
     radius: Annotated[float, typer.Option(help="Pointings within this radius (deg) of RA/Dec.")] = 10.0,
-    max_pointings: Annotated[Optional[int], typer.Option(help="At most N ScWs (closest to RA/Dec first).")] = None,
-    data_version: Annotated[Optional[str], typer.Option(help="CONS or NRT (default: CONS, NRT fallback).")] = None,
+    max_pointings: Annotated[int | None, typer.Option(help="At most N ScWs (closest to RA/Dec first).")] = None,
+    data_version: Annotated[str | None, typer.Option(help="CONS or NRT (default: CONS, NRT fallback).")] = None,
     instrument: Annotated[str, typer.Option(help="ISGR, JMX1 or JMX2.")] = "ISGR",
     e1: Annotated[float, typer.Option(help="Lower energy bound (keV).")] = 20.0,
     e2: Annotated[float, typer.Option(help="Upper energy bound (keV).")] = 40.0,
@@ -228,8 +284,11 @@ def image(
     """Image ScWs of an archive: cleaned ScW images, a mosaic, a source catalog and regions.
 
     Selects ScWs (list, time range, position within a radius, data version, max pointings), images
-    each in the band (shadowgram, balanced FFT decoding, cleaning of catalog sources then excesses),
-    mosaics them with variance weighting and detects sources on the mosaic.
+    each in the band (shadowgram, balanced FFT decoding, cleaning of catalog sources then excesses;
+    OSA-format images on a grid 2x finer than OSA's), writes each ScW's source list next to its
+    images (scw/<SWID>_<inst>_srcl.fits), mosaics them with variance weighting and detects sources
+    on the mosaic (<inst>_srcl.fits and .reg). FLUX in the source lists is OSA's: the intensity
+    (counts/s) at the detection pixel, FLUX/FLUX_ERR = DETSIG.
 
     Examples:
       skygallery image sim --ra 83.63 --dec 22.01 --radius 8 --out products
@@ -255,7 +314,8 @@ def image(
                               progress=lambda stage, n: progress.update(task, completed=n))
     for line in run.skipped:
         typer.echo(f"skipped {line}")
-    typer.echo(f"{len(run.scw_images)} ScW images in {out / 'scw'}; mosaic {run.mosaic}")
+    typer.echo(f"{len(run.scw_images)} ScW images and their source lists (*_srcl.fits) in {out / 'scw'}; "
+               f"mosaic {run.mosaic}")
     _print_detections(run.detections, run.mosaic)
     typer.echo(f"wrote {run.catalog} and {run.regions}")
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from astropy.wcs import WCS
 
-__all__ = ["Pointing", "scw_wcs", "instrument_angles", "z_axis"]
+__all__ = ["Pointing", "instrument_angles", "scw_wcs", "z_axis"]
 
 
 @dataclass(frozen=True)

@@ -21,8 +21,15 @@ import numpy as np
 from astropy.io import fits
 from astropy.wcs import WCS, FITSFixedWarning
 
-__all__ = ["SkyImages", "IMATYPES_SCW", "IMATYPES_MOSAIC", "read_sky_images", "write_sky_images",
-           "image_extname", "COPIED_KEYWORDS"]
+__all__ = [
+    "COPIED_KEYWORDS",
+    "IMATYPES_MOSAIC",
+    "IMATYPES_SCW",
+    "SkyImages",
+    "image_extname",
+    "read_sky_images",
+    "write_sky_images",
+]
 
 IMATYPES_SCW = ("INTENSITY", "VARIANCE", "SIGNIFICANCE", "RESIDUAL", "EXPOSURE")
 IMATYPES_MOSAIC = ("INTENSITY", "VARIANCE", "SIGNIFICANCE", "EXPOSURE")
@@ -32,7 +39,8 @@ BUNITS = {"INTENSITY": "counts/sec", "VARIANCE": "(counts/sec)**2", "SIGNIFICANC
 COPIED_KEYWORDS = ("TELESCOP", "INSTRUME", "DETNAM", "MJDREF", "TIMESYS", "TIMEUNIT", "TIMEREF",
                    "DATE-OBS", "DATE-END", "TSTART", "TSTOP", "TELAPSE", "ONTIME", "DEADC", "EXPOSURE",
                    "REVOL", "SWID", "SW_TYPE", "E_MIN", "E_MEAN", "E_MAX", "CHANMIN", "CHANMAX",
-                   "NINPUTS", "PSFSMO2", "MOSAORDR", "POSANGLE", "RA_SCX", "DEC_SCX", "RA_SCZ", "DEC_SCZ")
+                   "NINPUTS", "PSFSMO2", "MOSAORDR", "POSANGLE", "RA_SCX", "DEC_SCX", "RA_SCZ", "DEC_SCZ",
+                   "OVERSAMP")
 _WCS_KEYS = ("CTYPE1", "CTYPE2", "CRPIX1", "CRPIX2", "CRVAL1", "CRVAL2", "CUNIT1", "CUNIT2",
              "CD1_1", "CD1_2", "CD2_1", "CD2_2", "CDELT1", "CDELT2", "PC1_1", "PC1_2", "PC2_1", "PC2_2",
              "CROTA2", "LONPOLE", "LATPOLE", "RADESYS", "EQUINOX")
@@ -103,7 +111,7 @@ def read_sky_images(path: str | os.PathLike) -> SkyImages:
         hdul = fits.open(path, memmap=False)
     except FileNotFoundError:
         raise
-    except Exception as exc:  # astropy raises OSError/ValueError/TypeError on garbage
+    except Exception as exc:  # noqa: BLE001 — astropy raises OSError/ValueError/TypeError/... on garbage
         raise ValueError(f"{path}: not a readable FITS file ({exc})") from None
     with hdul:
         image_hdus = [h for h in hdul if h.is_image and h.data is not None and np.ndim(h.data) == 2]

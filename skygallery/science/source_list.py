@@ -2,23 +2,25 @@
 
 The FITS table (EXTNAME ``ISGR-SRCL-RES``, as OSA's ``ii_skyimage`` results) has one row per
 detection with NAME, RA_FIN, DEC_FIN (deg, FK5 J2000), DETSIG (σ), FLUX and FLUX_ERR
-(counts/s), ERR_RAD (deg, 90 %), NEW_SOURCE (logical), plus FIT_SIG (σ), CAT_SEP (arcmin to the
-identified catalog source, NaN for new sources) and EXPOSURE (s, NaN when unknown).
+(counts/s: the INTENSITY and √VARIANCE at the detection pixel, OSA's definition, see
+:mod:`.detect`), ERR_RAD (deg, 90 %), NEW_SOURCE (logical), plus FIT_SIG (σ) and FIT_FLUX
+(counts/s) from the Gaussian fit, CAT_SEP (arcmin to the identified catalog source, NaN for new
+sources) and EXPOSURE (s, NaN when unknown).
 Region files use ``regions``: a circle of the 90 % error radius (at least ``min_radius_arcmin``)
 labelled with the name, green for catalog sources and red for new ones.
 """
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 from astropy.io import fits
 
 from .detect import Detection
 
-__all__ = ["SRCL_EXTNAME", "write_source_catalog", "read_source_catalog", "write_region_file"]
+__all__ = ["SRCL_EXTNAME", "read_source_catalog", "write_region_file", "write_source_catalog"]
 
 SRCL_EXTNAME = "ISGR-SRCL-RES"
 
@@ -39,6 +41,7 @@ def write_source_catalog(path: str | os.PathLike, detections: Sequence[Detection
             col("ERR_RAD", "E", [x.err_rad_deg for x in d], "deg"),
             col("NEW_SOURCE", "L", [bool(x.new_source) for x in d]),
             col("FIT_SIG", "E", [x.fit_sig for x in d]),
+            col("FIT_FLUX", "E", [x.fit_flux for x in d], "count/s"),
             col("CAT_SEP", "E", [x.catalog_sep_arcmin for x in d], "arcmin"),
             col("EXPOSURE", "E", [x.exposure_s for x in d], "s")]
     table = fits.BinTableHDU.from_columns(cols, name=extname)

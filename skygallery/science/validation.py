@@ -3,8 +3,11 @@
 Truth (per source, from the ScWs' truth tables): the band rate averaged over the ScWs that
 saw it (counts/s). Each source's *true significance* is its true rate over the mosaic's
 √VARIANCE at its position; sources outside the searched area (``detect.usable_mask``: the
-exposure and edge cuts) get true significance 0 — detection never looks there. A detection matches the nearest true source within
-``match_arcmin`` (default 3′); unmatched detections above the threshold are false detections.
+exposure and edge cuts) get true significance 0 — detection never looks there. A detection
+matches, among the not yet matched true sources within ``match_arcmin`` (default 3′), the one
+contributing most at its position, rate × PSF(separation) (Gaussian of ``psf_fwhm_arcmin``) —
+of two catalog sources 0.5′ apart (AX J1745.6-2900 and the near-zero 1A 1742-289) the nearest
+is not necessarily the one seen; unmatched detections above the threshold are false detections.
 
 Metrics: position offsets of matched sources with true significance ≥ ``bright_sigma`` (20σ);
 flux ratios detected/true for those, and their pulls (detected − true)/FLUX_ERR — at 20σ the
@@ -25,7 +28,7 @@ from .detect import Detection
 from .osa_images import SkyImages
 from .sphere import separation_deg
 
-__all__ = ["TrueSource", "Score", "collect_truth", "score_detections"]
+__all__ = ["Score", "TrueSource", "collect_truth", "score_detections"]
 
 
 @dataclass
@@ -79,7 +82,7 @@ def _true_sigmas(truth: list[TrueSource], mosaic: SkyImages, usable: np.ndarray)
     ny, nx = var.shape
     for t in truth:
         x, y = (float(v) for v in w.world_to_pixel_values(t.ra_deg, t.dec_deg))
-        iy, ix = int(round(y)), int(round(x))
+        iy, ix = round(y), round(x)
         ok = 0 <= iy < ny and 0 <= ix < nx and var[iy, ix] > 0
         t.true_sigma = t.rate / math.sqrt(var[iy, ix]) if ok else 0.0
 
@@ -104,18 +107,21 @@ def _background_stats(truth, mosaic, mask_arcmin, min_exposure_fraction):
 def score_detections(detections: list[Detection], truth: list[TrueSource], mosaic: SkyImages,
                      threshold: float = 7.0, match_arcmin: float = 3.0, bright_sigma: float = 20.0,
                      complete_sigma: float = 8.0, mask_arcmin: float = 30.0,
-                     min_exposure_fraction: float = 0.25) -> Score:
+                     min_exposure_fraction: float = 0.25, psf_fwhm_arcmin: float = 12.0) -> Score:
     """Score ``detections`` against ``truth`` (see the module docstring)."""
     from .detect import DetectionConfig, usable_mask
     _true_sigmas(truth, mosaic, usable_mask(mosaic, DetectionConfig(min_exposure_fraction=min_exposure_fraction)))
     score = Score()
     matched: dict[str, Detection] = {}
+    sigma = psf_fwhm_arcmin / 2.3548
     for d in detections:
-        best = min(truth, key=lambda t: separation_deg(d.ra_deg, d.dec_deg, t.ra_deg, t.dec_deg), default=None)
-        sep = separation_deg(d.ra_deg, d.dec_deg, best.ra_deg, best.dec_deg) * 60 if best else math.inf
-        if best is not None and sep <= match_arcmin and best.name not in matched:
+        seps = [(separation_deg(d.ra_deg, d.dec_deg, t.ra_deg, t.dec_deg) * 60, t) for t in truth]
+        near = [(sep, t) for sep, t in seps if sep <= match_arcmin and t.name not in matched]
+        if near:
+            sep, best = max(near, key=lambda p: p[1].rate * math.exp(-0.5 * (p[0] / sigma) ** 2))
             matched[best.name] = d
         elif d.detsig >= threshold:
+            sep, best = min(seps, key=lambda p: p[0], default=(math.inf, None))
             score.false_detections += 1
             score.rows.append({"name": f"FALSE {d.name}", "true_rate": math.nan, "true_sigma": math.nan,
                                "found": True, "flux": d.flux, "detsig": d.detsig,

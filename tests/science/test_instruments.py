@@ -5,10 +5,24 @@ import numpy as np
 import pytest
 from astropy.io import fits
 
-from skygallery.science.instruments import coded_fraction, isgri, jemx, pif, read_mask_file, spi_acs
-from skygallery.science.instruments.mura import mura_basic, mura_decoder, replicate_cyclic
-from skygallery.science.instruments.response import (direction_to_offset_mm, fully_coded_half_width_deg,
-                                                     offset_to_direction_deg)
+from skygallery.science.instruments import (
+    coded_fraction,
+    isgri,
+    jemx,
+    pif,
+    read_mask_file,
+    spi_acs,
+)
+from skygallery.science.instruments.mura import (
+    mura_basic,
+    mura_decoder,
+    replicate_cyclic,
+)
+from skygallery.science.instruments.response import (
+    direction_to_offset_mm,
+    fully_coded_half_width_deg,
+    offset_to_direction_deg,
+)
 
 
 def test_mura_has_delta_autocorrelation_and_half_open():

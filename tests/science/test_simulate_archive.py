@@ -1,6 +1,8 @@
 """Simulated archive: sky model, pointing plan, events, OSA layout, archive selection."""
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 from astropy.io import fits
@@ -11,9 +13,20 @@ from skygallery.science.attitude import Pointing
 from skygallery.science.instruments import isgri
 from skygallery.science.simulate.archive import simulate_archive
 from skygallery.science.simulate.events import BackgroundModel, simulate_events
-from skygallery.science.simulate.plan import Observation, dither_offsets, plan_revolution
-from skygallery.science.simulate.sky import (CRAB_INDEX, CRAB_K, ISGRI_RESPONSE, LightCurve, SimSource, SkyModel,
-                                             band_rate)
+from skygallery.science.simulate.plan import (
+    Observation,
+    dither_offsets,
+    plan_revolution,
+)
+from skygallery.science.simulate.sky import (
+    CRAB_INDEX,
+    CRAB_K,
+    ISGRI_RESPONSE,
+    LightCurve,
+    SimSource,
+    SkyModel,
+    band_rate,
+)
 from skygallery.science.sphere import separation_deg
 from skygallery.science.timesys import default_table, ijd
 
@@ -49,7 +62,7 @@ def test_dither_patterns_and_plan_inside_the_usable_window():
     plan = plan_revolution(665, obs)
     exit_, entry = (ijd(t) for t in default_table().usable(665))
     assert len(plan) == 32 and plan[0].tstart_ijd == pytest.approx(exit_) and plan[-1].tstop_ijd <= entry
-    assert all(b.tstart_ijd > a.tstop_ijd for a, b in zip(plan, plan[1:]))          # slews between
+    assert all(b.tstart_ijd > a.tstop_ijd for a, b in itertools.pairwise(plan))          # slews between
     assert str(plan[0].scw_id) == "066500010010.001" and plan[24].observation.target == "GC"
     seps = [separation_deg(266.4, -29.0, s.pointing.ra_deg, s.pointing.dec_deg) for s in plan[:25]]
     assert max(seps) == pytest.approx(4.2 * np.sqrt(2), rel=0.02)
@@ -107,3 +120,72 @@ def test_archive_layout_index_selection_and_reading(tmp_path):
     assert data.pointing.ra_deg == pytest.approx(83.633) and data.exposure_s == pytest.approx(2000 * 0.7)
     with pytest.raises(ValueError, match="jmx1_events"):
         read_scw(scw, "JMX1")
+
+
+def test_flares_and_transients_from_options_and_sky_files_reach_the_truth_tables(tmp_path):
+    from skygallery.science.simulate.skyfile import (
+        add_flare,
+        apply_sky_model,
+        load_sky_model_file,
+        parse_flare,
+    )
+    plan = plan_revolution(665, [Observation("Crab", 83.633, 22.014, "staring", 3, pointing_s=1800.0)])
+    t1, t2 = plan[1].tstart_ijd, plan[1].tstop_ijd
+    mid = 0.5 * (t1 + t2)
+    name, flare = parse_flare(f"Crab:ijd:{mid}:600:4")
+    assert name == "Crab" and flare[0] == pytest.approx(mid) and flare[1] == pytest.approx(3.0)
+    assert flare[2] == pytest.approx(60 / 86400) and flare[3] == pytest.approx(600 / 86400)
+    iso = parse_flare("GX 354-0:2008-03-05T10:00:00:3000:2.5")[1]
+    assert iso[0] == pytest.approx(ijd("2008-03-05T10:00:00"))
+    sky = add_flare(SkyModel([CRAB]), name, flare)
+    model = tmp_path / "sky.yaml"
+    model.write_text(f"""
+sources:
+  - name: New Transient
+    ra: 84.5
+    dec: 23.0
+    flux_mcrab: 500
+    t_on: "ijd:{t1 - 60 / 86400}"
+    off: "ijd:{t2 + 60 / 86400}"    # a bare off is YAML's false: read as t_off
+""")
+    sky = apply_sky_model(sky, load_sky_model_file(model))
+    simulate_archive(tmp_path / "arch", 665, [Observation("Crab", 83.633, 22.014, "staring", 3, pointing_s=1800.0)],
+                     sky, seed=1)
+    rows = [{str(r["NAME"]).strip(): r for r in fits.getdata(
+        tmp_path / "arch" / "scw" / "0665" / f"0665{k:04d}0010.001" / "truth.fits", "TRUTH-ISGR")} for k in (1, 2, 3)]
+    steady, flaring, _after = (r["Crab"] for r in rows)
+    assert steady["LC_MEAN"] == pytest.approx(1.0, abs=1e-3) and flaring["LC_MEAN"] > 1.3
+    assert flaring["RATE_20_40"] == pytest.approx(steady["RATE_20_40"] * flaring["LC_MEAN"], rel=1e-6)
+    assert flaring["COUNTS"] > 1.2 * steady["COUNTS"]
+    assert [r["New Transient"]["LC_MEAN"] > 0.9 for r in rows] == [False, True, False]
+    assert rows[0]["New Transient"]["COUNTS"] == 0
+
+
+def test_bad_flare_and_sky_model_files_name_the_field(tmp_path):
+    from skygallery.science.simulate.skyfile import (
+        add_flare,
+        apply_sky_model,
+        load_sky_model_file,
+        parse_flare,
+    )
+    with pytest.raises(ValueError, match="flare"):
+        parse_flare("Crab:2008-03-05T10:00:00")
+    with pytest.raises(ValueError, match="factor"):
+        parse_flare("Crab:ijd:3006.2:600:0.5")
+    with pytest.raises(ValueError, match="t0"):
+        parse_flare("Crab:yesterday:600:3")
+    with pytest.raises(ValueError, match="no source 'Vela X-1'"):
+        add_flare(SkyModel([CRAB]), "Vela X-1", parse_flare("Vela X-1:ijd:3006.2:600:3")[1])
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"sources": [{"name": "Unknown X-1", "flux_mcrab": 5}]}')
+    with pytest.raises(ValueError, match="ra, dec and flux_mcrab are required"):
+        apply_sky_model(SkyModel([CRAB]), load_sky_model_file(bad))
+    bad.write_text('{"sources": [{"name": "Crab", "colour": "red"}]}')
+    with pytest.raises(ValueError, match="unknown keys"):
+        apply_sky_model(SkyModel([CRAB]), load_sky_model_file(bad))
+    with pytest.raises(ValueError, match="sky-model"):
+        load_sky_model_file(tmp_path / "absent.yaml")
+    txt = tmp_path / "sky.txt"
+    txt.write_text("sources: []")
+    with pytest.raises(ValueError, match="extension"):
+        load_sky_model_file(txt)

@@ -4,13 +4,15 @@ The full variant (20 GC + 7 Crab ScWs, ISGRI and JEM-X 1) is marked slow and is 
 ``benchmarks/validate_imaging.py`` runs and prints. The quick variant (4 GC ScWs of one dither
 row + 2 Crab, seed 2) runs in ``make test`` with criteria a 4-ScW sample can support:
 positions within the issue's 1′ or, if larger, 1.5× the published ISGRI 90 % location error
-(Gros et al. 2003), and fluxes within
-5 % or 4σ; the other checks as below. (With seed 1 the same 4 ScWs give GX 3+1 at +14 %, 6.5σ:
-a small-sample flux excess still under investigation; the 27-ScW run has no flux beyond 3σ.) Acceptance numbers (ISGRI, from the issue): bright (≥ 20σ) positions < 1′,
-fluxes within 5 % (or, when the statistical error itself is several %, within 3σ), significance
-std in source-free sky in [0.95, 1.05], completeness ≥ 95 % at true ≥ 8σ, ≤ 1 false detection
-above 7σ per mosaic. JEM-X (approximate geometry, 3.3′ PSF): positions < 0.5′, fluxes within
-12 % (its mask is an approximation and its PSF far from Gaussian), the rest as ISGRI.
+(Gros et al. 2003), and fluxes within 5 % or 4σ; the other checks as below. (With seed 1 the
+same 4 ScWs give GX 3+1 at +8.8 %, 4.0σ: its four shadowgram fits, even with every simulated
+source in the model, are +1.2, +0.6, +3.3 and +2.0σ — an excursion of those events;
+independent simulations of the same pointings show no bias for it.)
+FLUX is OSA's (the mosaic intensity at the detection pixel), compared with the true band rate.
+Acceptance numbers (ISGRI, from the issue): bright (≥ 20σ) positions < 1′, fluxes within 5 %
+(or, when the statistical error itself is several %, within 3σ), significance std in
+source-free sky in [0.95, 1.05], completeness ≥ 95 % at true ≥ 8σ, ≤ 1 false detection above
+7σ per mosaic. JEM-X (approximate geometry, 3.3′ PSF): the same, with positions < 0.5′.
 """
 from __future__ import annotations
 
@@ -25,7 +27,7 @@ from skygallery.science.catalog import load_reference_catalog
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 CAT_DIR = DATA / "catalog" / "isdc_gnrl_refr_cat_0043"
 needs_catalog = pytest.mark.skipif(not CAT_DIR.is_dir(), reason=f"ISDC reference catalog not available at {CAT_DIR}")
-LIMITS = {"ISGR": {"offset": 1.0, "flux": 0.05}, "JMX1": {"offset": 0.5, "flux": 0.12}}
+LIMITS = {"ISGR": {"offset": 1.0, "flux": 0.05}, "JMX1": {"offset": 0.5, "flux": 0.05}}
 
 
 def check(result) -> list[str]:

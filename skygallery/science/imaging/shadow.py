@@ -12,7 +12,7 @@ from ..instruments.geometry import CodedMaskInstrument
 from ..instruments.response import pif
 from .decode import onaxis_area
 
-__all__ = ["bin_shadowgram", "source_shadow", "instrument_angles_of_pixel"]
+__all__ = ["bin_shadowgram", "instrument_angles_of_pixel", "source_shadow"]
 
 
 def bin_shadowgram(det_y: np.ndarray, det_x: np.ndarray, energy_kev: np.ndarray,
@@ -36,8 +36,9 @@ def source_shadow(inst: CodedMaskInstrument, theta_y_deg: float, theta_x_deg: fl
 
 
 def instrument_angles_of_pixel(inst: CodedMaskInstrument, sky_y: float, sky_x: float,
-                               sky_shape: tuple[int, int]) -> tuple[float, float]:
-    """(θ_y, θ_x) in degrees of a (fractional) pixel of the decoded sky grid."""
+                               sky_shape: tuple[int, int], oversample: int = 1) -> tuple[float, float]:
+    """(θ_y, θ_x) in degrees of a (fractional) pixel of the decoded sky grid (``oversample``
+    sky pixels per detector pitch)."""
     cy, cx = (sky_shape[0] - 1) / 2.0, (sky_shape[1] - 1) / 2.0
-    k = inst.detector.pitch_mm / inst.mask.distance_mm
+    k = inst.detector.pitch_mm / inst.mask.distance_mm / oversample
     return float(np.degrees(np.arctan((sky_y - cy) * k))), float(np.degrees(np.arctan((sky_x - cx) * k)))

@@ -20,7 +20,7 @@ import numpy as np
 
 from .geometry import CodedMaskInstrument
 
-__all__ = ["direction_to_offset_mm", "offset_to_direction_deg", "overlap_matrix", "pif", "coded_fraction"]
+__all__ = ["coded_fraction", "direction_to_offset_mm", "offset_to_direction_deg", "overlap_matrix", "pif"]
 
 
 def direction_to_offset_mm(theta_deg, distance_mm: float):
@@ -56,23 +56,31 @@ def _overlaps(inst: CodedMaskInstrument, theta_y_deg: float, theta_x_deg: float)
 
 
 def pif(inst: CodedMaskInstrument, theta_y_deg: float, theta_x_deg: float) -> np.ndarray:
-    """Pixel illumination fraction [y, x] (0..1) for a source at the given instrument angles."""
+    """Pixel illumination fraction [y, x] (0..1) for a source at the given instrument angles.
+
+    The overlap matrices have a handful of non-zeros per row (a pixel meets at most
+    ⌈pitch/cell⌉ + 1 cells), so both products are done as sparse × dense."""
+    from scipy import sparse
     oy, ox = _overlaps(inst, theta_y_deg, theta_x_deg)
     area = inst.detector.active_mm ** 2
-    return (oy @ inst.mask.transmission @ ox.T) / area * inst.detector.valid
+    rows = sparse.csr_matrix(oy) @ inst.mask.transmission          # [y, mask x]
+    out = np.asarray((sparse.csr_matrix(ox) @ rows.T).T)            # [y, x]
+    return out / area * inst.detector.valid
 
 
 def coded_fraction(inst: CodedMaskInstrument, theta_y_deg, theta_x_deg) -> np.ndarray:
-    """Fraction (0..1) of the valid detector area that sees each direction through the mask area."""
+    """Fraction (0..1) of the valid detector area that sees each direction through the mask area.
+
+    The mask *area* (open or not) is a rectangle, so the seen area of pixel (y, x) is the
+    product a_y·b_x of the 1-D overlaps with the mask extent: coded = aᵀ·valid·b / (area·N_valid)."""
     ty, tx = np.broadcast_arrays(np.asarray(theta_y_deg, float), np.asarray(theta_x_deg, float))
-    valid = inst.detector.valid
+    valid = inst.detector.valid.astype(float)
     n_valid = valid.sum()
     out = np.empty(ty.shape)
-    ones = np.ones_like(inst.mask.transmission)
     area = inst.detector.active_mm ** 2
     for idx in np.ndindex(ty.shape):
         oy, ox = _overlaps(inst, ty[idx], tx[idx])
-        out[idx] = min(1.0, float(((oy @ ones @ ox.T) / area * valid).sum() / n_valid))
+        out[idx] = min(1.0, float(oy.sum(axis=1) @ valid @ ox.sum(axis=1)) / area / n_valid)
     return out
 
 

@@ -6,7 +6,7 @@ instrument), so the result does not depend on the order or on which instruments 
 from __future__ import annotations
 
 import os
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 

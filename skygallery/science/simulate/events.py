@@ -23,7 +23,7 @@ from ..instruments.geometry import CodedMaskInstrument
 from ..instruments.response import coded_fraction
 from .sky import SkyModel, SpectralResponse, band_rate, sample_energies, total_rate
 
-__all__ = ["BackgroundModel", "ScwEvents", "simulate_events", "module_map"]
+__all__ = ["BackgroundModel", "ScwEvents", "module_map", "simulate_events"]
 
 
 @dataclass(frozen=True)
@@ -90,7 +90,7 @@ def _times(rng, n, t0, t1, lightcurve) -> np.ndarray:
 def _expand(rng, expected: np.ndarray):
     counts = rng.poisson(expected).ravel()
     idx = np.repeat(np.arange(counts.size, dtype=np.int32), counts)
-    ny, nx = expected.shape
+    _ny, nx = expected.shape
     return idx // nx, idx % nx, int(counts.sum())
 
 

@@ -15,14 +15,24 @@ N(E)·A(E)·P(measured energy in band | E) — what a perfect imager should reco
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import numpy as np
 from scipy.special import erf
 
-__all__ = ["SpectralResponse", "ISGRI_RESPONSE", "JEMX_RESPONSE", "LightCurve", "SimSource", "SkyModel",
-           "CRAB_K", "CRAB_INDEX", "band_rate", "sample_energies"]
+__all__ = [
+    "CRAB_INDEX",
+    "CRAB_K",
+    "ISGRI_RESPONSE",
+    "JEMX_RESPONSE",
+    "LightCurve",
+    "SimSource",
+    "SkyModel",
+    "SpectralResponse",
+    "band_rate",
+    "sample_energies",
+]
 
 CRAB_K, CRAB_INDEX = 10.0, 2.1
 
@@ -120,7 +130,7 @@ class SimSource:
 
     @classmethod
     def from_mcrab(cls, name: str, ra_deg: float, dec_deg: float, mcrab: float, index: float = CRAB_INDEX,
-                   lightcurve: LightCurve | None = None) -> "SimSource":
+                   lightcurve: LightCurve | None = None) -> SimSource:
         if not 0.0 <= ra_deg < 360.0:
             raise ValueError(f"ra: must be in [0, 360) deg, got {ra_deg!r} for {name}")
         if not -90.0 <= dec_deg <= 90.0:
@@ -140,7 +150,7 @@ class SkyModel:
 
     @classmethod
     def from_catalog(cls, catalog, centre: tuple[float, float], radius_deg: float, mcrab_default: float | None = 5.0,
-                     isgri_crab_rate: float = 230.9, extra: Sequence[SimSource] = ()) -> "SkyModel":
+                     isgri_crab_rate: float = 230.9, extra: Sequence[SimSource] = ()) -> SkyModel:
         """Catalog sources within ``radius_deg`` of ``centre``; fluxes from ISGR_FLUX_1 (counts/s in
         20–60 keV, converted with the catalog's own Crab value 230.9 counts/s) when present, the Crab
         at 1000 mCrab, others at ``mcrab_default`` (left out when it is None)."""

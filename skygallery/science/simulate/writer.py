@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import gzip
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 from astropy.io import fits
@@ -28,7 +28,7 @@ from ..timesys import from_ijd, isot
 from .events import ScwEvents
 from .plan import PlannedScw
 
-__all__ = ["scw_dir", "write_swg", "write_events", "write_truth", "write_index", "INDEX_PATH", "EVENT_FILES"]
+__all__ = ["EVENT_FILES", "INDEX_PATH", "scw_dir", "write_events", "write_index", "write_swg", "write_truth"]
 
 INDEX_PATH = Path("idx") / "scw_index.fits"
 EVENT_FILES = {"ISGR": "isgri_events.fits.gz", "JMX1": "jmx1_events.fits.gz", "JMX2": "jmx2_events.fits.gz"}
