@@ -5,6 +5,10 @@ SG      := $(VENV)/bin/skygallery
 STAMP   := $(VENV)/.installed
 PYTEST  ?= $(PY) -m pytest -q -p no:cacheprovider
 PG_URL  ?= postgres://skygallery:skygallery@127.0.0.1:5432/skygallery
+# One BLAS thread per process: the science code runs its own process pools, and multi-threaded BLAS on small
+# least-squares fits made them several times slower on 2 cores.
+export OPENBLAS_NUM_THREADS ?= 1
+export OMP_NUM_THREADS ?= 1
 
 .PHONY: install browser demo serve test test-sqlite test-postgres bench clean
 
