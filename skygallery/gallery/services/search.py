@@ -46,7 +46,8 @@ MAX_PAGE_SIZE = 500
 FEW_MATCHES = 2000  # up to this many matches, sort them in the database from their id list
 REVOLUTION_TABLE_MARGIN = timedelta(days=1)
 ID_SET = 2000  # a source or object type with up to this many product links is searched as an id set
-MAX_KIND_TERMS = 8   # up to this many (instrument, type) pairs, revolution ranges are searched per pair
+MAX_KIND_TERMS = 8
+SELECTIVE_CONE_DEG = 3.0   # smaller cones usually hold few products (a 10° cone on the plane holds ~1%)   # up to this many (instrument, type) pairs, revolution ranges are searched per pair
 _RADIUS = re.compile(r"^\s*([0-9.eE+-]+)\s*(deg|arcmin|arcsec|d|')?\s*$")
 
 
@@ -358,7 +359,8 @@ def _cone(r: _Reader, qs: QuerySet, plan: _Plan) -> QuerySet:
         return qs
     if None in (ra, dec, radius):
         return qs
-    plan.has_dense_variant = plan.selective = True
+    plan.has_dense_variant = True
+    plan.selective = plan.selective or radius <= SELECTIVE_CONE_DEG
     return cone_filter(qs, Cone(ra, dec, radius), indexable=not plan.dense)
 
 
