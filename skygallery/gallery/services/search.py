@@ -43,7 +43,7 @@ from .timing import mission_start, parse_time_field, revolution_bounds
 SORTS = {"-time": ("-t_start", "-id"), "time": ("t_start", "id"), "rev": ("rev1", "t_start", "id"),
          "-rev": ("-rev1", "-t_start", "-id"), "title": ("title", "id"), "-title": ("-title", "-id")}
 MAX_PAGE_SIZE = 500
-FEW_MATCHES = 2000  # up to this many matches, sort them in the database from their id list
+FEW_MATCHES = 5000  # up to this many matches, their sort keys are read and sorted here (about √(50 N) at 1M)
 REVOLUTION_TABLE_MARGIN = timedelta(days=1)
 ID_SET = 2000  # a source or object type with up to this many product links is searched as an id set
 MAX_KIND_TERMS = 8
