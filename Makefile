@@ -59,6 +59,7 @@ bench: install
 	$(PY) benchmarks/validate_imaging.py
 	$(PY) benchmarks/spectra_lc_speed.py
 	$(PY) benchmarks/validate_spectra_lc.py
+	$(PY) benchmarks/pipeline_revolution.py
 
 clean:
 	rm -rf build dist *.egg-info .pytest_cache benchmarks/out

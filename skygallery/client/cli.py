@@ -40,6 +40,7 @@ COMMAND_MODULES: list[str] = [
     "skygallery.client.product_cmds",
     "skygallery.client.demo_cmds",
     "skygallery.client.science_cmds",
+    "skygallery.client.pipeline_cmds",
     "skygallery.client.spectra_cmds",
     "skygallery.client.timing_cmds",
     # "skygallery.client.archive_cmds",   # simulate-archive, image, mosaic, detect, spectrum … go here

@@ -240,7 +240,7 @@ def test_demo_command_without_serving(db, tmp_path):
 
     from skygallery.client.cli import app
     from skygallery.gallery.models import Product
-    result = CliRunner().invoke(app, ["demo", "--no-serve", "--real-data", str(tmp_path / "absent")])
+    result = CliRunner().invoke(app, ["demo", "--sample", "--no-serve", "--real-data", str(tmp_path / "absent")])
     assert result.exit_code == 0, result.output
     assert "Sample gallery" in result.output and "real files used" in result.output
     assert Product.objects.filter(created_by__username="admin").count() == Product.objects.count() > 20

@@ -1,0 +1,83 @@
+"""The on-disk cache of per-ScW intermediate results, and atomic file writing.
+
+Layout: ``<root>/<RRRR>/<RRRRPPPPSSSF.VVV>/<instrument>/<kind>-<key>.<ext>`` where the version
+``VVV`` of the ScW id carries the data version (000 NRT, 001+ CONS) and ``key`` is a digest of
+everything the result depends on: ScW id, data version, instrument, energy band(s), the science
+configuration and the software version (skygallery's and :data:`~.config.PIPELINE_VERSION`).
+A changed input or a new software version therefore gives a new key, never a stale hit.
+
+Files are written to a temporary name in the same folder and renamed into place, so an entry
+exists only when it is complete: a pipeline killed mid-write leaves at most a ``.tmp-*`` file
+(removed by the next write of that entry or by :meth:`ScwCache.clean_temporary`), and a re-run
+recomputes exactly the entries that are missing.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+from .config import PIPELINE_VERSION, digest, software_versions
+
+__all__ = ["ScwCache", "atomic_write", "atomic_write_bytes"]
+
+
+def atomic_write(path: Path, write: Callable[[Path], object]) -> Path:
+    """Call ``write(tmp_path)`` then rename the temporary file to ``path`` (same folder)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".tmp-{secrets.token_hex(6)}-{path.name}")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return path
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> Path:
+    return atomic_write(path, lambda tmp: tmp.write_bytes(data))
+
+
+class ScwCache:
+    """Per-ScW cache entries under ``root`` (see the module docstring)."""
+
+    def __init__(self, root: str | os.PathLike):
+        self.root = Path(root)
+        self.software = {"skygallery": software_versions()["skygallery"], "pipeline": PIPELINE_VERSION}
+
+    def folder(self, scw_id: str, instrument: str) -> Path:
+        return self.root / scw_id[:4] / scw_id / instrument
+
+    def path(self, scw_id: str, instrument: str, kind: str, key: dict, ext: str) -> Path:
+        """Where the ``kind`` result of one ScW and instrument for ``key`` lives (it may not exist yet)."""
+        version = scw_id.split(".")[1] if "." in scw_id else ""
+        full = {"scw_id": scw_id, "data_version": "NRT" if version == "000" else "CONS" if version else "",
+                "instrument": instrument, "kind": kind, "software": self.software, **key}
+        return self.folder(scw_id, instrument) / f"{kind}-{digest(full)}.{ext}"
+
+    def purge(self, rev: int, data_version: str) -> int:
+        """Remove every entry of revolution ``rev`` for ``data_version`` (NRT: ScW version 000); returns
+        the number of ScW folders removed. Used once a revolution's CONS products have replaced NRT."""
+        folder = self.root / f"{rev:04d}"
+        if not folder.is_dir():
+            return 0
+        removed = 0
+        for scw in folder.iterdir():
+            version = scw.name.partition(".")[2]
+            if scw.is_dir() and version and (version == "000") == (data_version == "NRT"):
+                shutil.rmtree(scw)
+                removed += 1
+        return removed
+
+    def clean_temporary(self) -> int:
+        """Remove ``.tmp-*`` files left by interrupted writes; returns how many."""
+        n = 0
+        if self.root.is_dir():
+            for tmp in self.root.rglob(".tmp-*"):
+                tmp.unlink(missing_ok=True)
+                n += 1
+        return n
