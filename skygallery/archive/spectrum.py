@@ -1,28 +1,32 @@
 """From archive ScWs to source spectra (the ``skygallery spectrum`` workflow).
 
-For every selected ScW: read the events (:func:`~skygallery.archive.events.read_scw`), choose the
-sources to fit — the target plus the reference-catalog sources in the field that are bright enough
-to matter (:func:`~skygallery.archive.lightcurve.field_sources`) — and fit the shadowgram in each
-energy channel (:func:`~skygallery.science.extract.scw_rates`). ScWs can be processed by
-``workers`` processes (reading the gzipped event lists dominates the time). The per-ScW rates are
-combined with variance weighting (:func:`~skygallery.science.spectra.combine_scw_rates`); the
-target and every other fitted source seen in all the ScWs get a spectrum.
+For every selected ScW: choose the sources to fit — the target plus the reference-catalog sources
+in the field that are bright enough to matter (:func:`~skygallery.archive.lightcurve.field_sources`)
+and the ``extra`` ones —, bring the ScW to the binned level (:mod:`.binned`: detector counts per
+energy channel, read from the cache ``cache_dir`` when there, else binned from the events and
+cached) and fit the shadowgram in every channel at once
+(:func:`~skygallery.science.extract.fit_binned`). ScWs not cached yet are read by ``workers``
+processes (reading the gzipped event lists dominates the time; :func:`.binned.run_jobs`). The
+per-ScW rates are combined with variance weighting
+(:func:`~skygallery.science.spectra.combine_scw_rates`); the target and every other fitted source
+seen in all the ScWs get a spectrum.
 """
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from skygallery.science.extract import ScwRates, scw_rates
+from skygallery.science.extract import ScwRates, check_bands
 from skygallery.science.fit_shadowgram import FitSource
 from skygallery.science.spectra import CombinedRates, combine_scw_rates
 
-from .events import read_scw
+from .binned import ScwJob, cube_path, process_job, run_jobs
 from .layout import ScwRecord
+from .lightcurve import field_sources, run_summary
 from .products import INSTRUMENTS
 
 __all__ = ["SpectrumRun", "extract_spectra", "scw_spectral_rates"]
@@ -31,39 +35,41 @@ __all__ = ["SpectrumRun", "extract_spectra", "scw_spectral_rates"]
 @dataclass
 class SpectrumRun:
     """Combined rates of the fitted sources, per-ScW rates, ScWs skipped (with reason), timings (s):
-    ``read``/``fit`` are CPU seconds summed over the ScWs (all workers), ``total`` the wall time."""
+    ``read`` (event lists), ``bin`` (binning + writing cubes), ``read_cube``, ``fit`` are CPU seconds
+    summed over the ScWs (all processes), ``total`` the wall time; ``n_cached`` ScWs came from the
+    binned cache; ``peak_rss_mb`` is the largest peak memory (MB) of the pool processes (NaN when
+    every ScW ran in the calling process)."""
 
     combined: CombinedRates
     rates: list[ScwRates]
     sources: list[FitSource]
     skipped: list[str] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
+    n_cached: int = 0
+    peak_rss_mb: float = math.nan
 
 
-def _field(catalog, prefix, pointing, target, min_catalog_rate, extra: Sequence[FitSource]) -> list[FitSource]:
-    from .lightcurve import field_sources
-    found = field_sources(catalog, prefix, pointing.ra_deg, pointing.dec_deg, target, min_catalog_rate)
+def _field(catalog, prefix, record: ScwRecord, target, min_catalog_rate,
+           extra: Sequence[FitSource]) -> list[FitSource]:
+    found = field_sources(catalog, prefix, record.ra_deg, record.dec_deg, target, min_catalog_rate)
     names = {s.name for s in found}
     return found + [s for s in extra if s.name not in names]
 
 
+def _job(record: ScwRecord, prefix: str, sources, bands, cache_dir) -> ScwJob:
+    path = None if cache_dir is None else str(cube_path(cache_dir, str(record.scw_id), record.path, prefix, bands))
+    return ScwJob(str(record.scw_id), str(record.path), prefix, tuple(sources), tuple(bands), cache_path=path)
+
+
 def scw_spectral_rates(record: ScwRecord, prefix: str, target: FitSource, bands: Sequence[tuple[float, float]],
-                       catalog=None, min_catalog_rate: float = 2.0,
-                       extra: Sequence[FitSource] = ()) -> tuple[ScwRates | None, str, float, float, list]:
-    """(rates or None, skip reason, read CPU seconds, fit CPU seconds, fitted sources) of one ScW."""
-    t0 = time.process_time()
-    try:
-        data = read_scw(record.path, prefix)
-    except ValueError as exc:
-        return None, f"{record.scw_id}: {exc}", time.process_time() - t0, 0.0, []
-    t1 = time.process_time()
-    sources = _field(catalog, prefix, data.pointing, target, min_catalog_rate, extra)
-    rates = scw_rates(data, INSTRUMENTS[prefix][0](), sources, bands)
-    return rates, "", t1 - t0, time.process_time() - t1, sources
-
-
-def _run_one(args):
-    return scw_spectral_rates(*args)
+                       catalog=None, min_catalog_rate: float = 2.0, extra: Sequence[FitSource] = (),
+                       cache_dir=None) -> tuple[ScwRates | None, str, float, float, list]:
+    """(rates or None, skip reason, read CPU seconds, binning + fit CPU seconds, fitted sources) of one ScW."""
+    sources = _field(catalog, prefix, record, target, min_catalog_rate, extra)
+    out = process_job(_job(record, prefix, sources, check_bands(bands), cache_dir))
+    sec = out.seconds
+    return (out.whole, out.skipped, sec["read_events"] + sec["read_cube"], sec["bin"] + sec["fit"],
+            [] if out.skipped else sources)
 
 
 def _common(rates: list[ScwRates], target: str) -> list[ScwRates]:
@@ -83,46 +89,39 @@ def _common(rates: list[ScwRates], target: str) -> list[ScwRates]:
 
 def extract_spectra(records: Sequence[ScwRecord], prefix: str, target: FitSource,
                     bands: Sequence[tuple[float, float]], catalog=None, min_catalog_rate: float = 2.0,
-                    extra: Sequence[FitSource] = (), workers: int = 1,
-                    progress: Callable[[int], None] | None = None) -> SpectrumRun:
+                    extra: Sequence[FitSource] = (), workers: int | None = None,
+                    progress: Callable[[int], None] | None = None, cache_dir=None) -> SpectrumRun:
     """Rates per channel of ``target`` (and the other fitted sources) over ``records`` combined
     across ScWs; ScWs without the instrument's events or with the target outside the coded field are
-    skipped and listed."""
+    skipped and listed. ``workers`` processes (default: the CPU cores) bin the ScWs not cached yet;
+    ``cache_dir`` is the binned cache folder (None: bin in memory, cache nothing)."""
     if prefix not in INSTRUMENTS:
         raise ValueError(f"instrument: unknown {prefix!r} ({', '.join(INSTRUMENTS)})")
     if not records:
         raise ValueError("scws: no science windows selected")
-    if workers < 1:
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
         raise ValueError(f"workers: must be >= 1, got {workers}")
+    bands = check_bands(bands)
     started = time.perf_counter()
-    jobs = [(rec, prefix, target, list(bands), catalog, min_catalog_rate, list(extra)) for rec in records]
-    results = []
-    if workers == 1 or len(jobs) == 1:
-        for n, job in enumerate(jobs, 1):
-            results.append(_run_one(job))
-            if progress:
-                progress(n)
-    else:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            for n, res in enumerate(pool.map(_run_one, jobs, chunksize=1), 1):
-                results.append(res)
-                if progress:
-                    progress(n)
+    fields = [_field(catalog, prefix, rec, target, min_catalog_rate, extra) for rec in records]
+    jobs = [_job(rec, prefix, srcs, bands, cache_dir) for rec, srcs in zip(records, fields)]
+    outcomes = run_jobs(jobs, workers, progress)
     rates, skipped = [], []
     known = {}
-    for rec, (r, reason, _, _, srcs) in zip(records, results):
+    for rec, srcs, out in zip(records, fields, outcomes):
+        if out.skipped:
+            skipped.append(out.skipped)
+            continue
         known.update({s.name: s for s in srcs})
-        if r is None:
-            skipped.append(reason)
-        elif not np.any(np.isfinite(r.rate[:, 0])):
+        if not np.any(np.isfinite(out.whole.rate[:, 0])):
             skipped.append(f"{rec.scw_id}: {target.name} outside the coded field")
         else:
-            rates.append(r)
+            rates.append(out.whole)
     if not rates:
         raise ValueError(f"scws: {target.name} is in the coded field of none of the {len(records)} ScWs")
     rates = _common(rates, target.name)
     combined = combine_scw_rates(rates)
-    seconds = {"read": float(sum(r[2] for r in results)), "fit": float(sum(r[3] for r in results)),
-               "total": time.perf_counter() - started}
+    seconds, n_cached, peak = run_summary(outcomes)
+    seconds["total"] = time.perf_counter() - started
     sources = [known[n] for n in combined.names]
-    return SpectrumRun(combined, rates, sources, skipped, seconds)
+    return SpectrumRun(combined, rates, sources, skipped, seconds, n_cached, peak)

@@ -46,6 +46,7 @@ def test_spectrum_then_fit_spectrum(archive, tmp_path):
     assert summary["n_scw"] == 2 and len(summary["channels_kev"]) == 10 and "Crab" in summary["fitted_sources"]
     files = [Path(f) for f in summary["files"]]
     assert all(f.is_file() for f in files) and {f.suffix for f in files} == {".fits", ".rmf", ".arf", ".png"}
+    assert summary["seconds"]["read"] > 0 and summary["seconds"]["fit"] > 0
     pha = out / "isgri_spectrum_Faint.fits"
     h = fits.getheader(pha, "SPECTRUM")
     assert h["RESPFILE"] == "isgri_spectrum_Faint.rmf" and h["CRABRATE"] > 0 and h["NSCW"] == 2
@@ -93,7 +94,10 @@ def test_bad_input_exit_code_2(tmp_path, archive):
              (["spectrum", archive, "--source", "Crab", "--out", tmp_path, "--emin", 100, "--emax", 20], "emin"),
              (["spectrum", archive, "--source", "Crab", "--out", tmp_path, "--instrument", "SPI"], "instrument"),
              (["spectrum", tmp_path / "missing", "--source", "Crab", "--out", tmp_path], "archive"),
-             (["spectrum", archive, "--ra", 10.0, "--dec", 10.0, "--out", tmp_path], "selection")]
+             (["spectrum", archive, "--ra", 10.0, "--dec", 10.0, "--out", tmp_path], "selection"),
+             (["spectrum", archive, "--source", "Crab", "--out", tmp_path, "--workers", 0], "workers"),
+             (["spectrum", archive, "--source", "Crab", "--out", tmp_path, "--cache", tmp_path, "--no-cache"],
+              "cache")]
     for args, field in cases:
         result = _run(*args)
         assert result.exit_code == 2 and f"{field}:" in result.output, (args, result.output)

@@ -87,11 +87,50 @@ def test_lightcurve_jemx_matches_the_simulated_rate(archive, tmp_path):
     (["--ra", 250.0, "--dec", -40.0, "--instrument", "SPI"], "instrument"),
     (["--ra", 250.0, "--dec", -40.0, "--t1", "2030-01-01", "--t2", "2030-01-02"], "selection"),
     (["--ra", 250.0, "--dec", -40.0, "--time-bin", -5], "time-bin"),
+    (["--ra", 250.0, "--dec", -40.0, "--workers", 0], "workers"),
+    (["--ra", 250.0, "--dec", -40.0, "--cache", "/tmp", "--no-cache"], "cache"),
 ])
 def test_lightcurve_bad_input_exits_2_naming_the_field(archive, tmp_path, args, field):
     result = _run("lightcurve", archive, "--out", tmp_path, *args)
     assert result.exit_code == 2, result.output
     assert field in result.output
+
+
+def _same(a, b, rel=1e-9) -> bool:
+    """Nested JSON values equal, floats within ``rel``."""
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and all(_same(a[k], b[k], rel) for k in a)
+    if isinstance(a, list):
+        return isinstance(b, list) and len(a) == len(b) and all(_same(x, y, rel) for x, y in zip(a, b))
+    if isinstance(a, float) and isinstance(b, float):
+        return a == pytest.approx(b, rel=rel, abs=1e-12)
+    return a == b
+
+
+def test_lightcurve_binned_cache_reused_and_identical(archive, tmp_path):
+    """--cache DIR: the first run bins the events into DIR, the second reads the cubes; both equal a
+    --no-cache run. A cache path that is a file is refused."""
+    args = ["lightcurve", archive, "--ra", 250.0, "--dec", -40.0, "--source", "SIM X-1", "--time-bin", 600,
+            "--json", "--no-plot"]
+    cache = tmp_path / "binned"
+    first = _run(*args, "--out", tmp_path / "a", "--cache", cache, "--workers", 2)
+    assert first.exit_code == 0, first.output
+    cubes = sorted(cache.rglob("binned-*.npz"))
+    assert len(cubes) == 2 and all(c.parent.name == "isgr" for c in cubes)
+    stamps = [c.stat().st_mtime_ns for c in cubes]
+    second = _run(*args, "--out", tmp_path / "b", "--cache", cache, "--workers", 1)
+    assert [c.stat().st_mtime_ns for c in sorted(cache.rglob("binned-*.npz"))] == stamps    # read, not rewritten
+    plain = _run(*args, "--out", tmp_path / "c", "--no-cache")
+    summaries = [json.loads(r.output) for r in (first, second, plain)]
+    for s in summaries:
+        s.pop("files")
+    # equal up to the summation order of BLAS (one thread in the workers, maybe more here)
+    assert _same(summaries[0], summaries[1]) and _same(summaries[0], summaries[2])
+    assert np.allclose(read_lightcurve(tmp_path / "a" / "isgri_lc_SIM_X-1.fits").rate,
+                       read_lightcurve(tmp_path / "b" / "isgri_lc_SIM_X-1.fits").rate, rtol=1e-9, atol=0)
+    (tmp_path / "file").write_text("x")
+    bad = _run(*args, "--out", tmp_path / "d", "--cache", tmp_path / "file")
+    assert bad.exit_code == 2 and "cache" in bad.output
 
 
 def test_lightcurve_missing_inputs(tmp_path):
