@@ -57,7 +57,7 @@ bench: install
 	$(PY) benchmarks/pages.py
 	$(PY) benchmarks/imaging_speed.py
 	$(PY) benchmarks/validate_imaging.py
-	$(PY) benchmarks/spectra_lc_speed.py
+	$(PY) benchmarks/spectra_lc_speed.py --reuse
 	$(PY) benchmarks/validate_spectra_lc.py
 	$(PY) benchmarks/pipeline_revolution.py
 
