@@ -132,13 +132,13 @@ def make_image_product(task: ImageTask) -> ImageResult:
     from skygallery.science.source_list import write_source_catalog
 
     from .plots import sky_preview
-    from .scw_tasks import _base_instrument
+    from .scw_tasks import instrument_for
 
     inputs = [read_sky_images(p) for p in task.image_paths]
     mosaic = make_mosaic(inputs)
     stem = folder.product_id
     catalog = load_reference_catalog(task.catalog or None)
-    psf = _base_instrument(task.prefix).psf_fwhm_arcmin
+    psf = instrument_for(task.prefix, None).psf_fwhm_arcmin
     sky = SkyImages(mosaic.images, mosaic.header + mosaic.wcs.to_header(), extname=f"{task.prefix}-MOSA-IMA")
     found = detect_sources(sky, catalog, DetectionConfig(threshold_sigma=task.threshold, psf_fwhm_arcmin=psf))
     detections = [_detection_dict(d) for d in found]

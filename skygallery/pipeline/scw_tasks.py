@@ -6,17 +6,17 @@ writes, into the cache (:mod:`.cache`):
 * the ScW sky images of the imaging band (OSA layout: INTENSITY, VARIANCE, SIGNIFICANCE,
   RESIDUAL, EXPOSURE), cleaned with the reference catalog
   (:func:`skygallery.science.imaging.scw_image.make_scw_images`);
-* the *binned cube*: detector counts per band (the spectral channels and the imaging band,
-  :func:`skygallery.science.extract.band_shadowgrams`) and, for light curves in time bins, counts of
-  the imaging band per time bin, with the pixel efficiency, pointing, exposure and times;
+* the *binned cube* (:mod:`skygallery.archive.binned`): detector counts per band (the spectral
+  channels and the imaging band) and, for light curves in time bins, counts of the imaging band per
+  time bin, with the pixel efficiency, pointing, exposure and times;
 * a small JSON summary, written last: its presence marks the entry complete.
 
-:func:`fit_scw_rates` — fits source rates to a cube (:func:`skygallery.science.extract.fit_binned`: one
+:func:`fit_scw_rates` — fits source rates to a cube (:func:`skygallery.archive.binned.rates_from_cube`: one
 PIF per source, reused for every band and time bin) without touching the events again, so
 detections made later on the mosaic, or long-term source runs months later, cost no event reading.
 
 Time bins cut [TSTART, TSTOP] of the ScW into bins of the light-curve bin (the last one shorter,
-:func:`skygallery.science.extract.time_grid`); a bin's exposure is the ScW exposure times its share of
+:func:`skygallery.archive.binned.time_grid`); a bin's exposure is the ScW exposure times its share of
 the ScW duration (dead time spread evenly), as in :func:`skygallery.science.extract.scw_rates`.
 """
 from __future__ import annotations
@@ -73,18 +73,10 @@ class ScwResult:
     cached: bool = False
 
 
-@functools.lru_cache(maxsize=4)
-def _base_instrument(prefix: str):
-    from skygallery.science.instruments import isgri, jemx
-    return {"ISGR": isgri, "JMX1": lambda: jemx(1), "JMX2": lambda: jemx(2)}[prefix]()
-
-
 def instrument_for(prefix: str, efficiency: np.ndarray | None):
-    """The instrument with the dead pixels of ``efficiency`` (≤ 0), one object per distinct map and
-    process (:func:`skygallery.science.extract.with_efficiency`) — so the decoding arrays and source
-    columns cached per instrument object are computed once per worker, not once per ScW."""
-    from skygallery.science.extract import with_efficiency
-    return with_efficiency(_base_instrument(prefix), efficiency)
+    """The instrument with the dead pixels of ``efficiency`` (:func:`skygallery.archive.binned.instrument_for`)."""
+    from skygallery.archive.binned import instrument_for as binned_instrument
+    return binned_instrument(prefix, efficiency)
 
 
 @functools.lru_cache(maxsize=4)
@@ -98,21 +90,13 @@ def _save_npz(path: Path, arrays: dict, compress: bool = False) -> None:
         (np.savez_compressed if compress else np.savez)(handle, **arrays)
 
 
-def _write_cube(task: ScwTask, data, inst) -> None:
-    from skygallery.science.extract import band_shadowgrams, time_grid, time_shadowgrams
-    shape = inst.detector.shape
-    counts = band_shadowgrams(data.det_y, data.det_x, data.energy_kev, list(task.binned_bands), shape)
-    t0, t1 = float(data.header["TSTART"]), float(data.header["TSTOP"])
-    arrays = {"counts": counts.astype(np.int32), "bands": np.array(task.binned_bands, float),
-              "efficiency": inst.efficiency.astype(np.float32),
-              "pointing": np.array([data.pointing.ra_deg, data.pointing.dec_deg, data.pointing.posangle_deg]),
-              "times": np.array([t0, t1, data.exposure_s])}
-    if task.lc_bin_s and data.time_ijd is not None:
-        starts, stops = time_grid(t0, t1, task.lc_bin_s)
-        arrays["tcounts"] = time_shadowgrams(data.det_y, data.det_x, data.energy_kev, data.time_ijd, task.band,
-                                             starts, stops, shape).astype(np.int32)
-        arrays["tbins"] = np.stack([starts, stops, data.exposure_s * (stops - starts) / (t1 - t0)])
-    atomic_write(Path(task.cube_path), lambda tmp: _save_npz(tmp, arrays, compress=True))
+def _write_cube(task: ScwTask, data) -> None:
+    """The ScW's binned cube (:mod:`skygallery.archive.binned`), with the time bins of the imaging band."""
+    from skygallery.archive.binned import make_cube, write_cube
+    with_times = bool(task.lc_bin_s) and data.time_ijd is not None
+    cube = make_cube(data, task.prefix, list(task.binned_bands), task.band if with_times else None,
+                     task.lc_bin_s if with_times else None)
+    write_cube(task.cube_path, cube)
 
 
 def _summary(task: ScwTask, data=None, message: str = "", seconds: float = 0.0) -> ScwResult:
@@ -148,7 +132,7 @@ def process_scw(task: ScwTask) -> ScwResult:
                                  data.pointing, data.header, _catalog(task.catalog),
                                  CleanConfig(excess_sigma=task.clean_excess_sigma))
         atomic_write(Path(task.image_path), lambda tmp: write_scw_images(tmp, sky))
-        _write_cube(task, data, inst)
+        _write_cube(task, data)
         result = _summary(task, data, seconds=time.perf_counter() - started)
     atomic_write(summary, lambda tmp: tmp.write_text(json.dumps(asdict(result))))
     return result
@@ -174,23 +158,16 @@ def fit_scw_rates(task: RatesTask) -> str:
     out = Path(task.out_path)
     if out.is_file():
         return str(out)
-    from skygallery.science.attitude import Pointing
-    from skygallery.science.extract import fit_binned
+    from skygallery.archive.binned import rates_from_cube, read_cube
     from skygallery.science.fit_shadowgram import FitSource
-    with np.load(task.cube_path) as cube:
-        c = {k: cube[k] for k in cube.files}
-    inst = instrument_for(task.prefix, c["efficiency"])
-    ra, dec, pa = (float(v) for v in c["pointing"])
-    t0, t1, exposure = (float(v) for v in c["times"])
-    bands = [tuple(float(v) for v in b) for b in c["bands"]]
-    whole, timed = fit_binned(task.scw_id, inst, Pointing(ra, dec, pa), [FitSource(*s) for s in task.sources],
-                              bands, c["counts"].astype(float), exposure, t0, t1,
-                              c["tcounts"].astype(float) if "tcounts" in c else None, c.get("tbins"))
-    arrays = {"rate": whole.rate, "rate_err": whole.rate_err, "bands": c["bands"], "times": c["times"],
+    cube = read_cube(task.cube_path)
+    cube.scw_id = task.scw_id
+    whole, timed = rates_from_cube(cube, task.prefix, [FitSource(*s) for s in task.sources])
+    arrays = {"rate": whole.rate, "rate_err": whole.rate_err, "bands": cube.bands, "times": cube.times,
               "coded_fraction": whole.coded_fraction, "chi2_red": whole.chi2_red,
               "names": np.array([s[0] for s in task.sources], dtype="U128")}
     if timed is not None:
-        arrays.update(trate=timed.rate[:, 0, :], trate_err=timed.rate_err[:, 0, :], tbins=c["tbins"])
+        arrays.update(trate=timed.rate[:, 0, :], trate_err=timed.rate_err[:, 0, :], tbins=cube.tbins)
     atomic_write(out, lambda tmp: _save_npz(tmp, arrays))
     return str(out)
 
