@@ -7,8 +7,6 @@ Library errors (``ValueError`` naming the field) become ``InvalidInput`` (exit c
 from __future__ import annotations
 
 import json
-import math
-import re
 from itertools import pairwise
 from pathlib import Path
 from typing import Annotated
@@ -17,31 +15,22 @@ import typer
 
 from skygallery.gallery.errors import InvalidInput
 
+from .extraction import (
+    CACHE_HELP,
+    DEFAULT_RADIUS,
+    PANEL,
+    TAGS,
+    WORKERS_HELP,
+    cache_dir_option,
+    check_workers,
+    json_clean,
+    resolve_source,
+    slug,
+)
 from .science_cmds import RefCatalog, _as_invalid_input, _progress, _reference_catalog
-from .timing_cmds import CACHE_HELP, WORKERS_HELP, _cache_dir, _check_workers
 
-PANEL = "Science engine"
-TAGS = {"ISGR": "isgri", "JMX1": "jmx1", "JMX2": "jmx2"}
 DEFAULT_RANGE = {"ISGR": (20.0, 300.0), "JMX1": (3.0, 35.0), "JMX2": (3.0, 35.0)}
-DEFAULT_RADIUS = {"ISGR": 10.0, "JMX1": 5.0, "JMX2": 5.0}
 MODELS = ("powerlaw", "cutoffpl")
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9+.-]+", "_", text.strip()).strip("_") or "source"
-
-
-def _clean(value):
-    """JSON-safe values: NaN/inf → None, numpy scalars → Python numbers."""
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
-    if hasattr(value, "item"):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
 
 
 def _edges(instrument: str, emin: float | None, emax: float | None, bins: int, edges: str | None) -> list[float]:
@@ -61,11 +50,6 @@ def _edges(instrument: str, emin: float | None, emax: float | None, bins: int, e
         raise InvalidInput(("bins", f"must be in 1..512, got {bins}"))
     import numpy as np
     return [float(v) for v in np.geomspace(e1, e2, bins + 1)]
-
-
-def _target(catalog, source, ra, dec):
-    from .timing_cmds import _resolve_source
-    return _resolve_source(catalog, source, ra, dec)
 
 
 def _response_model(instrument: str):
@@ -170,11 +154,11 @@ def spectrum(
         raise InvalidInput(("model", f"{model!r} is not one of {', '.join(MODELS)}"))
     if not 0 <= sys_frac < 1:
         raise InvalidInput(("sys-frac", f"must be in [0, 1), got {sys_frac}"))
-    _check_workers(workers)
+    check_workers(workers)
     channel_edges = _edges(instrument, emin, emax, bins, edges)
-    cache_dir = _cache_dir(cache, no_cache)
+    cache_dir = cache_dir_option(cache, no_cache)
     catalog = _reference_catalog(reference_catalog)
-    target = _target(catalog, source, ra, dec)
+    target = resolve_source(catalog, source, ra, dec)
     records = _select(archive, target, instrument, t1, t2, radius, data_version, max_pointings, scw)
     bands = list(pairwise(channel_edges))
     from skygallery.archive.spectrum import extract_spectra
@@ -185,7 +169,7 @@ def spectrum(
                                   progress=lambda n: progress.update(task, completed=n), cache_dir=cache_dir)
     summary = _write_products(run, instrument, channel_edges, out, sys_frac, model)
     if as_json:
-        typer.echo(json.dumps(_clean(summary), indent=1))
+        typer.echo(json.dumps(json_clean(summary), indent=1))
         return
     for line in run.skipped:
         typer.echo(f"skipped {line}")
@@ -220,7 +204,7 @@ def _write_products(run, instrument: str, channel_edges, out: Path, sys_frac: fl
     comb = run.combined
     rmf, arf = make_response(_response_model(instrument), channel_edges,
                              instrument="ISGRI" if instrument == "ISGR" else instrument)
-    stem = f"{tag}_spectrum_{_slug(comb.names[0])}"
+    stem = f"{tag}_spectrum_{slug(comb.names[0])}"
     rmf_path, arf_path = write_rmf(out / f"{stem}.rmf", rmf), write_arf(out / f"{stem}.arf", arf)
     response = FoldingResponse(rmf, arf)
     crab = (folded_crab_rate(response, response.matrix), channel_edges[0], channel_edges[-1])
@@ -333,7 +317,7 @@ def fit_spectrum_cmd(
         _plot(plot, spec, fit, f"{spec.header.get('OBJECT', spec.header.get('NAME', pha.name))} — {model}")
         result["plot"] = str(plot)
     if as_json:
-        typer.echo(json.dumps(_clean(result), indent=1))
+        typer.echo(json.dumps(json_clean(result), indent=1))
         return
     _print_fit(result, f"{pha.name}: {model} fit of {fit.n_groups} channels")
     if plot is not None:

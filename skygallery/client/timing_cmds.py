@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import re
 from pathlib import Path
 from typing import Annotated
 
@@ -17,81 +15,24 @@ import typer
 
 from skygallery.gallery.errors import InvalidInput
 
+from .extraction import (
+    CACHE_HELP,
+    DEFAULT_RADIUS,
+    PANEL,
+    TAGS,
+    WORKERS_HELP,
+    cache_dir_option,
+    check_workers,
+    json_clean,
+    resolve_source,
+    slug,
+)
 from .science_cmds import RefCatalog, _as_invalid_input, _progress, _reference_catalog
 
-PANEL = "Science engine"
-TAGS = {"ISGR": "isgri", "JMX1": "jmx1", "JMX2": "jmx2"}
-DEFAULT_RADIUS = {"ISGR": 10.0, "JMX1": 5.0, "JMX2": 5.0}
 DEFAULT_BAND = {"ISGR": (20.0, 40.0), "JMX1": (3.0, 20.0), "JMX2": (3.0, 20.0)}
 
 
-def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9+.-]+", "_", text.strip()).strip("_") or "source"
-
-
-def _clean(value):
-    """JSON-safe: NaN/inf → None, numpy scalars → float."""
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
-    if hasattr(value, "item"):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
 # ------------------------------------------------------------------------------------ lightcurve
-def _resolve_source(catalog, source: str | None, ra: float | None, dec: float | None):
-    from skygallery.science.fit_shadowgram import FitSource
-    if (ra is None) != (dec is None):
-        raise InvalidInput(("ra/dec", "give both RA and Dec (deg)"))
-    if ra is not None:
-        if not (0 <= ra < 360 and -90 <= dec <= 90):
-            raise InvalidInput(("ra/dec", f"RA must be in [0, 360) and Dec in [-90, 90] deg, got {ra}, {dec}"))
-        return FitSource(source or f"J{ra:.3f}{dec:+.3f}", ra, dec)
-    if not source:
-        raise InvalidInput(("source", "give --source NAME (reference catalog) or --ra/--dec"))
-    found = catalog.lookup(source)
-    if found is None:
-        raise InvalidInput(("source", f"{source!r} is not in the reference catalog; give --ra/--dec"))
-    return FitSource(found.name, found.ra_deg, found.dec_deg)
-
-
-CACHE_HELP = ("Binned cache folder: per ScW, the detector counts of the band(s) (and time bins), made once "
-              "from the events and reused by later runs (default: $SKYGALLERY_HOME/cache/binned, i.e. "
-              "~/.skygallery/cache/binned).")
-WORKERS_HELP = "Processes reading and binning the ScWs not cached yet (default: the number of CPU cores)."
-
-
-def _cache_dir(cache: Path | None, no_cache: bool) -> Path | None:
-    """The binned cache folder to use (None with --no-cache); InvalidInput when it cannot be created."""
-    if no_cache:
-        if cache is not None:
-            raise InvalidInput(("cache", "give either --cache DIR or --no-cache"))
-        return None
-    from skygallery.archive.binned import default_cache_dir
-    folder = Path(cache).expanduser() if cache is not None else default_cache_dir()
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InvalidInput(("cache", f"{folder}: cannot create the folder ({exc.strerror or exc})")) from None
-    if not os.access(folder, os.W_OK):
-        raise InvalidInput(("cache", f"{folder}: not writable"))
-    return folder
-
-
-def _check_workers(workers: int | None) -> None:
-    """Validate --workers, and give this process one BLAS thread (unless the environment chose):
-    it fits ScWs itself, and the many small products of the shadowgram fits run ~2× slower with
-    two BLAS threads per process (set before numpy loads; the CLI imports numpy lazily)."""
-    if workers is not None and workers < 1:
-        raise InvalidInput(("workers", f"must be >= 1, got {workers}"))
-    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ.setdefault(name, "1")
-
-
 def _summary(lc, nsigma: float, n_scw: int) -> dict:
     from skygallery.science import lightcurves as L
     from skygallery.science.timesys import from_ijd, isot
@@ -239,10 +180,10 @@ def lightcurve(
             raise InvalidInput(("archive", "give an archive root, or --file LC"))
         if out is None:
             raise InvalidInput(("out", "give --out DIR for the light curve files"))
-        _check_workers(workers)
-        cache_dir = _cache_dir(cache, no_cache)
+        check_workers(workers)
+        cache_dir = cache_dir_option(cache, no_cache)
         catalog = _reference_catalog(reference_catalog)
-        target = _resolve_source(catalog, source, ra, dec)
+        target = resolve_source(catalog, source, ra, dec)
         sel = {"t1": t1, "t2": t2, "radius": radius or DEFAULT_RADIUS[instrument], "version": data_version,
                "max_pointings": max_pointings, "scw": scw}
         run = _extract(archive, target, instrument, band, time_bin, sel, catalog, min_catalog_rate, workers,
@@ -272,7 +213,7 @@ def _finish(lc, out, rebin, weighting, nsigma, plot, file, as_json, skipped) -> 
     paths = []
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
-        stem = f"{TAGS.get(lc.instrument, _slug(lc.instrument or 'lc').lower())}_lc_{_slug(lc.source)}"
+        stem = f"{TAGS.get(lc.instrument, slug(lc.instrument or 'lc').lower())}_lc_{slug(lc.source)}"
         if file is None or rebin is not None:
             paths.append(write_lightcurve(out / f"{stem}.fits", lc))
         if plot:
@@ -280,7 +221,7 @@ def _finish(lc, out, rebin, weighting, nsigma, plot, file, as_json, skipped) -> 
     summary["files"] = [str(p) for p in paths]
     summary["skipped"] = skipped
     if as_json:
-        typer.echo(json.dumps(_clean(summary), indent=1))
+        typer.echo(json.dumps(json_clean(summary), indent=1))
     else:
         _print_lc_summary(summary)
     return paths
@@ -427,7 +368,7 @@ def spiacs_lc(
         files.append(str(_plot_acs(lc, found, plot, file.name if file else "simulated SPI-ACS")))
     summary = _acs_summary(lc, found, pulses, files)
     if as_json:
-        typer.echo(json.dumps(_clean(summary), indent=1))
+        typer.echo(json.dumps(json_clean(summary), indent=1))
     else:
         _print_acs(summary)
 
