@@ -87,15 +87,26 @@ TEMPLATES = [
 ]
 
 
+PG_SESSION_OPTIONS = os.environ.get("SKYGALLERY_PG_OPTIONS", "-c jit=off -c random_page_cost=1.1")
+
+
 def _database() -> dict:
     url = os.environ.get("DATABASE_URL")
     if url:
         db = dj_database_url.parse(url, conn_max_age=60)
     else:
         db = {"ENGINE": "django.db.backends.sqlite3", "NAME": str(HOME / "skygallery.sqlite3")}
+    if "postgresql" in db["ENGINE"]:
+        # no JIT (it compiled the long OR lists of interval searches for longer than they ran) and the
+        # random-read cost of data in memory or on SSD; a server-wide setting still wins where it is set
+        options = db.setdefault("OPTIONS", {})
+        options["options"] = " ".join(filter(None, [options.get("options", ""), PG_SESSION_OPTIONS]))
     if db["ENGINE"].endswith("sqlite3"):
         db.setdefault("OPTIONS", {}).update({
-            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=10000;",
+            # 64 MiB page cache per connection and memory-mapped reads (the OS page cache, shared by the
+            # server processes): a search touching a few thousand scattered rows then costs no system calls
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=10000; "
+                            "PRAGMA cache_size=-65536; PRAGMA mmap_size=1073741824;",
             "transaction_mode": "IMMEDIATE",
         })
     return db
