@@ -186,7 +186,8 @@ def _build(params: Mapping[str, Any], dense: bool = False) -> tuple[QuerySet, di
 class _Plan:
     """What the filters learnt about the query, used to write it for the planners (``finish``).
 
-    Few matches (``dense=False``): every filter indexable; a source is an id set of its links.
+    Few matches (``dense=False``): every filter indexable; a source or an object type is the id set
+    of its links when they are few, else checked per product (``_linked``).
     Many matches (``dense=True``): the first page is read in sort order; a source's products come
     from its links in time order (index ``prodsrc_src_t``), a revolution range bounds t_start.
     """
@@ -220,7 +221,6 @@ class _Plan:
             sign = "-" if sort == "-time" else ""
             return qs.order_by(f"{sign}productsource__t_start", f"{sign}productsource__product_id")
         return qs.order_by(*SORTS[sort])
-
 
     def _object_type_condition(self) -> Q:
         return self._linked(ProductSource.objects.filter(source__object_type__in=self.object_types))
