@@ -17,6 +17,7 @@ so paging is stable. Totals are exact up to COUNT_CAP and reported as ``total_ex
 """
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -81,7 +82,7 @@ class _Reader:
         except (TypeError, ValueError):
             self.errors.append((name, f"{value!r} is not a {'whole ' if cast is int else ''}number"))
             return None
-        if number != number or (lo is not None and number < lo) or (hi is not None and number > hi):
+        if math.isnan(number) or (lo is not None and number < lo) or (hi is not None and number > hi):
             self.errors.append((name, f"{value!r} outside [{lo}, {hi}]"))
             return None
         return number
