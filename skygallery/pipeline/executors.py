@@ -22,6 +22,7 @@ on-disk cache, which is what makes a re-run resume.
 from __future__ import annotations
 
 import os
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Any
@@ -38,14 +39,15 @@ def _single_threaded() -> None:
         os.environ[name] = "1"
 
 
-class Executor:
+class Executor(ABC):
     """Runs independent tasks; see the module docstring."""
 
     name = "executor"
     workers = 1
 
+    @abstractmethod
     def map(self, fn: Callable, items: Sequence, on_done: OnDone = None) -> list:
-        raise NotImplementedError
+        """``[fn(item) for item in items]`` in item order; ``on_done(index, result)`` as each finishes."""
 
     def close(self) -> None:
         """Release the workers (idempotent)."""

@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+from abc import ABC, abstractmethod
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -48,42 +49,42 @@ def sha256_file(path: str | Path) -> str:
     return h.hexdigest()
 
 
-class Publisher:
+class Publisher(ABC):
     """Where products go (see the module docstring); ``where`` names it for logs."""
 
     where = "gallery"
 
-    def current_product(self, product_id: str) -> dict | None:
-        raise NotImplementedError
+    @abstractmethod
+    def current_product(self, product_id: str) -> dict | None: ...
 
-    def post_product(self, payload: dict, files: list[tuple[str, Path]]) -> dict:
-        raise NotImplementedError
+    @abstractmethod
+    def post_product(self, payload: dict, files: list[tuple[str, Path]]) -> dict: ...
 
-    def delete_product(self, product_id: str) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def delete_product(self, product_id: str) -> None: ...
 
+    @abstractmethod
     def revolution_products(self, rev: int) -> list[dict]:
         """Search results (summaries) of the live per-revolution products of ``rev``."""
-        raise NotImplementedError
 
-    def current_observation(self, title: str) -> dict | None:
-        raise NotImplementedError
+    @abstractmethod
+    def current_observation(self, title: str) -> dict | None: ...
 
-    def observation_file(self, obs: dict, f: dict) -> bytes:
-        raise NotImplementedError
+    @abstractmethod
+    def observation_file(self, obs: dict, f: dict) -> bytes: ...
 
-    def post_observation(self, payload: dict, files: list[tuple[str, str, bytes]], replace_files: bool) -> dict:
-        raise NotImplementedError
+    @abstractmethod
+    def post_observation(self, payload: dict, files: list[tuple[str, str, bytes]], replace_files: bool) -> dict: ...
 
+    @abstractmethod
     def revolution_status(self, rev: int) -> str:
         """The revolution's data status ("", "NRT" or "CONS")."""
-        raise NotImplementedError
 
-    def set_revolution_status(self, rev: int, status: str) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def set_revolution_status(self, rev: int, status: str) -> None: ...
 
-    def post_log(self, payload: dict) -> dict:
-        raise NotImplementedError
+    @abstractmethod
+    def post_log(self, payload: dict) -> dict: ...
 
 
 class LocalPublisher(Publisher):
