@@ -24,7 +24,7 @@ from .fit_shadowgram import FitSource, ShadowgramModel, detector_modules, prepar
 from .imaging.shadow import source_shadow
 from .instruments.geometry import CodedMaskInstrument
 from .instruments.response import coded_fraction
-from .simulate.events import BackgroundModel
+from .simulate.events import BackgroundModel, background_shape
 from .simulate.sky import SkyModel, SpectralResponse, band_rate
 
 __all__ = ["background_shape", "band_fraction", "expected_source_counts", "fast_scw_rates",
@@ -40,17 +40,6 @@ def band_fraction(index: float, band_kev: tuple[float, float], e_min: float, e_m
     if abs(g) < 1e-9:
         return float(np.log(e2 / e1) / np.log(e_max / e_min))
     return float((e2 ** g - e1 ** g) / (e_max ** g - e_min ** g))
-
-
-def background_shape(inst: CodedMaskInstrument, bkg: BackgroundModel, rng: np.random.Generator) -> np.ndarray:
-    """Relative background per pixel (sums to 1): module levels × gradient × efficiency."""
-    modules = detector_modules(inst)
-    levels = 1.0 + bkg.module_spread * rng.standard_normal(modules.max() + 1)
-    ny, nx = modules.shape
-    yy, xx = np.mgrid[0:ny, 0:nx]
-    slope = 1.0 + bkg.gradient * ((xx - nx / 2) / nx + 0.5 * (yy - ny / 2) / ny)
-    shape = np.where(modules >= 0, levels[np.maximum(modules, 0)], 0.0) * slope * inst.efficiency
-    return shape / max(shape.sum(), 1e-12)
 
 
 def expected_source_counts(inst: CodedMaskInstrument, pointing: Pointing, sky: SkyModel,
@@ -80,7 +69,7 @@ def simulate_band_counts(inst: CodedMaskInstrument, pointing: Pointing, sky: Sky
     field (see the module docstring). ``sources``: a precomputed :func:`expected_source_counts`."""
     bands = check_bands(bands_kev)
     expected, truth = sources or expected_source_counts(inst, pointing, sky, bands, exposure_s, response)
-    shape = background_shape(inst, background, rng)
+    shape = background_shape(inst, background, rng, detector_modules(inst))
     fractions = np.array([band_fraction(background.index, b, response.e_min_kev, response.e_max_kev) for b in bands])
     mean = expected + background.rate_counts_s * exposure_s * fractions[:, None, None] * shape[None]
     return rng.poisson(mean).astype(float), truth

@@ -28,3 +28,12 @@ def json_call(client, method: str, url: str, token=None, body=None):
 def fields(response) -> set[str]:
     """Field names named by a 4xx response's detail."""
     return {".".join(str(p) for p in d.get("loc", [])) for d in response.json()["detail"]}
+
+
+def post_light_curve(product_id: str, sources: list, **changes):
+    """Post (through the services) a minimal ISGRI light-curve product linked to ``sources``."""
+    from skygallery.gallery.services.products import post_product as post
+    meta = {"product_id": product_id, "title": product_id, "instrument": "isgri", "product_type": "isgri_lc",
+            "e1_kev": 28, "e2_kev": 40, "t1": "2022-10-27T13:01:29", "t2": "2022-10-28T03:44:53", "sources": sources,
+            "create_sources": True, **changes}
+    return post(meta)

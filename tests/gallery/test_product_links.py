@@ -4,19 +4,16 @@ import pytest
 
 from skygallery.gallery.models import Product, ProductSource
 from skygallery.gallery.services.pages import source_page
-from skygallery.gallery.services.products import delete_product, edit_product, post_product
+from skygallery.gallery.services.products import (
+    delete_product,
+    edit_product,
+)
 from skygallery.gallery.services.search import search_products
 from skygallery.gallery.services.sources import get_source
+from tests.gallery.helpers import post_light_curve
 
 pytestmark = pytest.mark.django_db
 GX = {"name": "GX 1+4", "ra": 263.0126, "dec": -24.7456, "object_type": "LowMassXBin"}
-
-
-def _post(pid, sources, **kw):
-    meta = {"product_id": pid, "title": pid, "instrument": "isgri", "product_type": "isgri_lc", "e1_kev": 28,
-            "e2_kev": 40, "t1": "2022-10-27T13:01:29", "t2": "2022-10-28T03:44:53", "sources": sources,
-            "create_sources": True, **kw}
-    return post_product(meta)
 
 
 def _assert_copies_match(product_id):
@@ -29,9 +26,9 @@ def _assert_copies_match(product_id):
 
 
 def test_copies_follow_versions_edits_and_deletion():
-    _post("a", [GX])
+    post_light_curve("a", [GX])
     _assert_copies_match("a")
-    _post("a", [GX, "Vela X-1"], t1="2005-01-01T00:00:00", t2="2005-03-01T00:00:00", highlight=True,
+    post_light_curve("a", [GX, "Vela X-1"], t1="2005-01-01T00:00:00", t2="2005-03-01T00:00:00", highlight=True,
           instrument="jemx1", product_type="jemx_lc", e1_kev=3, e2_kev=20)
     _assert_copies_match("a")
     assert Product.objects.get(product_id="a").span > 0
@@ -47,10 +44,10 @@ def test_copies_follow_versions_edits_and_deletion():
 
 
 def test_source_page_sections_and_counts():
-    _post("hl", [GX], highlight=True)
-    _post("lt", [GX], t1="2005-01-01T00:00:00", t2="2005-06-01T00:00:00")
+    post_light_curve("hl", [GX], highlight=True)
+    post_light_curve("lt", [GX], t1="2005-01-01T00:00:00", t2="2005-06-01T00:00:00")
     for i in range(3):
-        _post(f"r{i}", [GX], t1=f"2010-0{i + 1}-01T00:00:00", t2=f"2010-0{i + 1}-01T05:00:00",
+        post_light_curve(f"r{i}", [GX], t1=f"2010-0{i + 1}-01T00:00:00", t2=f"2010-0{i + 1}-01T05:00:00",
               instrument="jemx2", product_type="jemx_spectrum", e1_kev=3, e2_kev=20)
     page = source_page(get_source("gx 1+4"))
     assert [c["product"].product_id for c in page["highlights"]] == ["hl"]

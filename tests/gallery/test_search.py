@@ -1,19 +1,18 @@
 """Product search: each filter against a brute-force answer, paging, totals and bad query strings."""
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
 
 from skygallery.gallery.models import Instrument, Product, ProductType
-from skygallery.gallery.services.products import post_product
 from skygallery.gallery.services import search
 from skygallery.gallery.services.search import search_products
 from skygallery.gallery.services.timing import revolution_range
 from skygallery.science.sphere import separation_deg
-from tests.gallery.helpers import fields
+from tests.gallery.helpers import fields, post_light_curve
 
 pytestmark = pytest.mark.django_db
-T0 = datetime(2003, 1, 1, tzinfo=timezone.utc)
+T0 = datetime(2003, 1, 1, tzinfo=UTC)
 
 
 @pytest.fixture(params=["few", "many"], autouse=True)
@@ -137,18 +136,11 @@ def test_total_is_capped(random_products, settings):
                                                    if p.instrument.name == "isgri" and p.span > 0)
 
 
-def _post(pid, sources, **kw):
-    meta = {"product_id": pid, "title": pid, "instrument": "isgri", "product_type": "isgri_lc", "e1_kev": 28,
-            "e2_kev": 40, "t1": "2022-10-27T13:01:29", "t2": "2022-10-28T03:44:53", "sources": sources,
-            "create_sources": True, **kw}
-    return post_product(meta)
-
-
 def test_source_alias_and_object_type(db):
-    _post("a", [{"name": "GX 1+4", "ra": 263.0126, "dec": -24.7456, "object_type": "LowMassXBin",
+    post_light_curve("a", [{"name": "GX 1+4", "ra": 263.0126, "dec": -24.7456, "object_type": "LowMassXBin",
                  "aliases": ["4U 1728-24"]}])
-    _post("b", [{"name": "Vela X-1", "ra": 135.5286, "dec": -40.5547, "object_type": "HighMassXBin"}])
-    _post("c", ["GX 1+4", "Vela X-1"])
+    post_light_curve("b", [{"name": "Vela X-1", "ra": 135.5286, "dec": -40.5547, "object_type": "HighMassXBin"}])
+    post_light_curve("c", ["GX 1+4", "Vela X-1"])
     assert ids({"source": "4u1728-24"}) == {"a", "c"}
     assert ids({"source": "  gx 1+4 "}) == {"a", "c"}
     assert ids({"source": "vela x 1"}) == set()  # '-' is significant in designations
@@ -159,13 +151,13 @@ def test_source_alias_and_object_type(db):
 
 def test_source_pages_are_in_time_order(db):
     """A source's products, newest first or oldest first, page by page, whatever the plan."""
-    _post("x0", [{"name": "GX 1+4", "ra": 263.0126, "dec": -24.7456, "object_type": "LowMassXBin"}])
+    post_light_curve("x0", [{"name": "GX 1+4", "ra": 263.0126, "dec": -24.7456, "object_type": "LowMassXBin"}])
     rng = np.random.default_rng(3)
-    starts = {"x0": datetime(2022, 10, 27, 13, 1, 29, tzinfo=timezone.utc)}
+    starts = {"x0": datetime(2022, 10, 27, 13, 1, 29, tzinfo=UTC)}
     for i in range(1, 40):
         t1 = T0 + timedelta(seconds=int(rng.integers(0, 7000 * 86400)))
         starts[f"x{i}"] = t1
-        _post(f"x{i}", ["GX 1+4"] + (["Vela X-1"] if i % 3 == 0 else []), t1=t1.strftime("%Y-%m-%dT%H:%M:%S"),
+        post_light_curve(f"x{i}", ["GX 1+4"] + (["Vela X-1"] if i % 3 == 0 else []), t1=t1.strftime("%Y-%m-%dT%H:%M:%S"),
               t2=(t1 + timedelta(hours=5)).strftime("%Y-%m-%dT%H:%M:%S"), highlight=i % 5 == 0)
     newest = sorted(starts, key=lambda k: starts[k], reverse=True)
     got = [p.product_id for page in (1, 2, 3, 4) for p in
@@ -174,7 +166,7 @@ def test_source_pages_are_in_time_order(db):
     oldest = [p.product_id for p in search_products({"source": "GX1+4", "sort": "time", "page_size": 500}).results]
     assert oldest == newest[::-1]
     ends = {k: t + timedelta(hours=5) for k, t in starts.items()} | {"x0": datetime(2022, 10, 28, 3, 44, 53,
-                                                                                 tzinfo=timezone.utc)}
+                                                                                 tzinfo=UTC)}
 
     def long_term(k):
         first, last = revolution_range(starts[k], ends[k])
@@ -222,7 +214,7 @@ def test_bad_query_strings_are_422(client, params, field):
 
 
 def test_api_search_response_shape(client, db):
-    _post("x1", [{"name": "Crab", "ra": 83.6331, "dec": 22.0145}])
+    post_light_curve("x1", [{"name": "Crab", "ra": 83.6331, "dec": 22.0145}])
     body = client.get("/api/v1/products", {"source": "crab", "instrument": "isgri"}).json()
     assert body["total"] == 1 and body["total_exact"] and body["page"] == 1
     item = body["results"][0]

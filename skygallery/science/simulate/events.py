@@ -23,7 +23,7 @@ from ..instruments.geometry import CodedMaskInstrument
 from ..instruments.response import coded_fraction
 from .sky import SkyModel, SpectralResponse, band_rate, sample_energies, total_rate
 
-__all__ = ["BackgroundModel", "ScwEvents", "module_map", "simulate_events"]
+__all__ = ["BackgroundModel", "ScwEvents", "background_shape", "module_map", "simulate_events"]
 
 
 @dataclass(frozen=True)
@@ -60,14 +60,21 @@ def module_map(inst: CodedMaskInstrument) -> np.ndarray:
     return np.where(valid, row[:, None] * 2 + col[None, :], -1)
 
 
-def _background_expected(inst, bkg: BackgroundModel, t_eff: float, rng) -> np.ndarray:
-    modules = module_map(inst)
+def background_shape(inst: CodedMaskInstrument, bkg: BackgroundModel, rng: np.random.Generator,
+                     modules: np.ndarray | None = None) -> np.ndarray:
+    """Relative background per pixel (sums to 1): a random level per detector module (``modules``,
+    default :func:`module_map`; −1 on gaps) × a gentle linear gradient × the pixel efficiency."""
+    modules = module_map(inst) if modules is None else modules
     levels = 1.0 + bkg.module_spread * rng.standard_normal(modules.max() + 1)
     ny, nx = modules.shape
     yy, xx = np.mgrid[0:ny, 0:nx]
     slope = 1.0 + bkg.gradient * ((xx - nx / 2) / nx + 0.5 * (yy - ny / 2) / ny)
     shape = np.where(modules >= 0, levels[np.maximum(modules, 0)], 0.0) * slope * inst.efficiency
-    return bkg.rate_counts_s * t_eff * shape / max(shape.sum(), 1e-12)
+    return shape / max(shape.sum(), 1e-12)
+
+
+def _background_expected(inst, bkg: BackgroundModel, t_eff: float, rng) -> np.ndarray:
+    return bkg.rate_counts_s * t_eff * background_shape(inst, bkg, rng)
 
 
 def _powerlaw_energies(rng, n, index, e1, e2) -> np.ndarray:
