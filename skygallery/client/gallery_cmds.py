@@ -31,10 +31,11 @@ def _prepare() -> None:
 
 
 def init() -> None:
-    """Create or upgrade the database and seed the vocabularies (idempotent).
+    """Create or upgrade the database, seed the vocabularies and refresh the planner statistics (idempotent).
 
     Safe to run again after an upgrade: pending migrations are applied and the instruments,
-    product types and roles are re-created or corrected; nothing else is touched.
+    product types and roles are re-created or corrected; nothing else is touched. Run it again
+    after a large import: it re-reads the statistics the query planners choose indexes by.
 
     Examples:
       skygallery init

@@ -130,6 +130,19 @@ def test_init_is_idempotent_and_repairs_vocabularies(cli, db):
     assert (Instrument.objects.count(), ProductType.objects.count()) == (6, 9)
 
 
+def test_init_refreshes_planner_statistics(cli, db):
+    """The planners choose the search indexes from statistics: SQLite has none before ANALYZE."""
+    from django.db import connection
+    from tests.gallery.helpers import post_light_curve
+    post_light_curve("lc", [{"name": "GX 1+4", "ra": 263.0126, "dec": -24.7456, "object_type": "LowMassXBin"}])
+    sql = ("SELECT COUNT(*) FROM sqlite_stat1 WHERE tbl = 'gallery_productsource'" if connection.vendor == "sqlite"
+           else "SELECT reltuples FROM pg_class WHERE relname = 'gallery_productsource'")   # -1: never analyzed
+    cli("init")
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        assert cursor.fetchone()[0] > 0
+
+
 def test_serve_migrates_then_serves_static_files_without_debug(cli, db, monkeypatch, settings):
     import socketserver
 
