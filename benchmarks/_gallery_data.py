@@ -1,8 +1,8 @@
 """Benchmark database set-up and a fast synthetic INTEGRAL gallery (helpers of ``gallery_query.py``).
 
-``configure(db)`` points SKYGALLERY_HOME / DATABASE_URL at ``benchmarks/out/<db>/``, sets Django up
-and migrates. ``ensure_data(db, n, reuse)`` fills ``gallery_source``, ``gallery_sourcename``,
-``gallery_product`` and ``gallery_productsource`` with raw SQL (executemany batches on SQLite,
+``configure(db)`` points SKYGALLERY_HOME / DATABASE_URL at ``benchmarks/out/<db>/``, sets Django up,
+migrates and refreshes the planner statistics. ``ensure_data(db, n, reuse)`` fills ``gallery_source``,
+``gallery_sourcename``, ``gallery_product`` and ``gallery_productsource`` with raw SQL (executemany batches on SQLite,
 COPY on PostgreSQL), every column as ``Product.save()`` / ``Source.save()`` would set it, then
 runs ANALYZE. All draws come from one seeded numpy generator; nothing calls astropy per row.
 """
@@ -56,6 +56,8 @@ def configure(db: str) -> Path:
     from django.core.management import call_command
     django.setup()
     call_command("migrate", verbosity=0)
+    from skygallery.gallery.services.maintenance import refresh_statistics
+    refresh_statistics()   # as ``skygallery serve`` does (a migration may have dropped a table's statistics)
     return home
 
 
@@ -313,9 +315,10 @@ def product_columns(p: dict[str, np.ndarray], sky: Sky, vocab: dict, pg: bool) -
     }
 
 
-def link_columns(p: dict[str, np.ndarray], pg: bool) -> dict[str, list]:
+def link_columns(p: dict[str, np.ndarray], otypes: list[str], pg: bool) -> dict[str, list]:
     """``gallery_productsource`` rows: the first source of every product, then 2nd/3rd where drawn,
-    with the product columns that ``Product.save()`` copies onto its links."""
+    with the product columns that ``Product.save()`` copies onto its links and the source's object
+    type (``otypes`` by source index)."""
     ids = np.arange(1, len(p["src1"]) + 1)
     two, three = p["n_src"] >= 2, p["n_src"] == 3
     product = np.concatenate([ids, ids[two], ids[three]])
@@ -325,7 +328,10 @@ def link_columns(p: dict[str, np.ndarray], pg: bool) -> dict[str, list]:
     return {"id": list(range(1, len(product) + 1)), "product_id": product[order].tolist(),
             "source_id": source[order].tolist(), "t_start": stamps(p["t_start"][row], pg), "live": [True] * len(row),
             "instrument_id": p["instrument_id"][row].tolist(), "product_type_id": p["product_type_id"][row].tolist(),
-            "span": (p["rev2"] - p["rev1"])[row].tolist(), "highlight": p["highlight"][row].tolist()}
+            "span": (p["rev2"] - p["rev1"])[row].tolist(), "highlight": p["highlight"][row].tolist(),
+            "rev1": p["rev1"][row].tolist(), "rev2": p["rev2"][row].tolist(),
+            "span_class": bit_length(p["rev2"] - p["rev1"])[row].tolist(),
+            "object_type": [otypes[s - 1] for s in source[order].tolist()]}
 
 
 def source_columns(sky: Sky, pg: bool) -> tuple[dict[str, list], dict[str, list]]:
@@ -406,7 +412,7 @@ def _load(db: str, n: int) -> None:
         _write(c, "gallery_source", sources, pg)
         _write(c, "gallery_sourcename", names, pg)
         _write(c, "gallery_product", product_columns(products, sky, vocab, pg), pg)
-        _write(c, "gallery_productsource", link_columns(products, pg), pg)
+        _write(c, "gallery_productsource", link_columns(products, sky.otypes, pg), pg)
     with connection.cursor() as c:
         if pg:
             for table in ("gallery_source", "gallery_sourcename", "gallery_product", "gallery_productsource"):

@@ -14,6 +14,8 @@ from datetime import datetime, timedelta
 
 from django.db.models import Q
 
+from .ranges import AnyRange
+
 MAX_SPAN_CLASS = 13   # spans below 8192 revolutions
 MAX_DUR_CLASS = 19    # durations below 2**19 h (60 years)
 
@@ -31,31 +33,33 @@ def duration_class(seconds: float) -> int:
 def _bucketed_overlap(start: str, end: str, cls: str, lo, hi, max_class: int, width, within=({},)) -> Q:
     """Rows whose [start, end] overlaps [lo, hi]; ``width(c)`` is the longest length of class c.
 
-    ``within``: equality conditions (dicts) of which each row meets one; each is repeated in every
-    term so that an index led by those columns, then (class, start), answers each term alone.
+    ``within``: conditions (dicts of ``column`` or ``column__in`` look-ups) of which each row meets
+    one; each is repeated in every term so that an index led by those columns, then (class, start),
+    answers each term alone. The terms are rendered as one expression (``ranges.AnyRange``).
     """
     if lo is None and hi is None:
         return Q()
     if lo is None:
         return Q(**{f"{start}__lte": hi})
-    terms = Q()
+    terms = []
     for extra in within:
+        fixed = [(k.removesuffix("__in"), "in", v) if k.endswith("__in") else (k, "=", v) for k, v in extra.items()]
         for c in range(max_class + 1):
             low = lo - width(c)
-            bounds = {f"{start}__gte": max(low, 0) if isinstance(low, int) else low}  # Django drops negative bounds
-            if hi is not None:
-                bounds[f"{start}__lte"] = hi
-            terms |= Q(**extra, **{cls: c}, **bounds)
-    return terms & Q(**{f"{end}__gte": lo})
+            term = fixed + [(cls, "=", c), (start, ">=", max(low, 0) if isinstance(low, int) else low)]
+            terms.append(term + ([(start, "<=", hi)] if hi is not None else []))
+    return Q(AnyRange(terms)) & Q(**{f"{end}__gte": lo})
 
 
-def revolution_overlap_q(r1: int | None, r2: int | None, kinds=()) -> Q:
-    """Products whose [rev1, rev2] overlaps [r1, r2] (either bound may be open).
+def revolution_overlap_q(r1: int | None, r2: int | None, kinds=(), **common) -> Q:
+    """Products (or product links) whose [rev1, rev2] overlaps [r1, r2] (either bound may be open).
 
-    ``kinds``: (instrument id, product type id) pairs the products are restricted to, if any; the
-    terms then match the index ``prod_kind_rev`` (instrument, product_type, span_class, rev1).
+    ``kinds``: (instrument id, product type id) pairs the rows are restricted to, if any; the terms
+    then match the index ``prod_kind_rev`` (instrument, product_type, span_class, rev1). ``common``:
+    lookups repeated in every term, so that an index led by them answers each term (links:
+    ``object_type__in`` and ``prodsrc_otype_kind``).
     """
-    within = [{"instrument_id": i, "product_type_id": t} for i, t in kinds] or [{}]
+    within = [{**common, "instrument_id": i, "product_type_id": t} for i, t in kinds] or [common]
     return _bucketed_overlap("rev1", "rev2", "span_class", r1, r2, MAX_SPAN_CLASS, lambda c: (1 << c) - 1, within)
 
 

@@ -9,7 +9,7 @@ from skygallery.gallery.services.products import (
     edit_product,
 )
 from skygallery.gallery.services.search import search_products
-from skygallery.gallery.services.sources import get_source
+from skygallery.gallery.services.sources import get_source, merge_sources, update_source
 from tests.gallery.helpers import post_light_curve
 
 pytestmark = pytest.mark.django_db
@@ -21,8 +21,11 @@ def _assert_copies_match(product_id):
     links = list(ProductSource.objects.filter(product=p))
     assert links
     for link in links:
-        assert (link.t_start, link.live, link.instrument_id, link.product_type_id, link.span, link.highlight) == (
-            p.t_start, p.deleted_at is None, p.instrument_id, p.product_type_id, p.span, p.highlight)
+        assert (link.t_start, link.live, link.instrument_id, link.product_type_id, link.span, link.highlight,
+                link.rev1, link.rev2, link.span_class) == (
+            p.t_start, p.deleted_at is None, p.instrument_id, p.product_type_id, p.span, p.highlight,
+            p.rev1, p.rev2, p.span_class)
+        assert link.object_type == link.source.object_type
 
 
 def test_copies_follow_versions_edits_and_deletion():
@@ -56,3 +59,22 @@ def test_source_page_sections_and_counts():
     assert {(c["instrument__label"], c["product_type__family"]): c["n"] for c in page["counts"]} == {
         ("IBIS/ISGRI", "lightcurve"): 2, ("JEM-X2", "spectrum"): 3}
     assert page["n_products"] == 5
+
+
+def test_object_type_copies_follow_sources():
+    """Links copy their source's object type: when linked, when the type is edited, when sources merge."""
+    post_light_curve("a", [GX, {"name": "Vela X-1", "ra": 135.5286, "dec": -40.5547, "object_type": "HighMassXBin"}])
+    post_light_curve("b", ["GX 1+4"])
+    _assert_copies_match("a")
+    rev = {"instrument": "isgri", "rev": Product.objects.get(product_id="a").rev1}
+    assert {p.product_id for p in search_products({"object_type": "lowmassxbin", **rev}).results} == {"a", "b"}
+    update_source(get_source("GX 1+4"), object_type="XrayBin")
+    _assert_copies_match("a")
+    _assert_copies_match("b")
+    assert search_products({"object_type": "LowMassXBin", **rev}).total == 0
+    assert search_products({"object_type": "XrayBin", **rev}).total == 2
+    merge_sources(get_source("Vela X-1"), get_source("GX 1+4"))
+    _assert_copies_match("a")
+    _assert_copies_match("b")
+    assert search_products({"object_type": "XrayBin", **rev}).total == 0
+    assert {p.product_id for p in search_products({"object_type": "highmassxbin", **rev}).results} == {"a", "b"}

@@ -4,9 +4,10 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
-from skygallery.gallery.models import Instrument, Product, ProductType
+from skygallery.gallery.models import Instrument, Product, ProductSource, ProductType
 from skygallery.gallery.services import search
 from skygallery.gallery.services.search import search_products
+from skygallery.gallery.services.sources import create_source
 from skygallery.gallery.services.timing import revolution_range
 from skygallery.science.sphere import separation_deg
 from tests.gallery.helpers import fields, post_light_curve
@@ -15,11 +16,13 @@ pytestmark = pytest.mark.django_db
 T0 = datetime(2003, 1, 1, tzinfo=UTC)
 
 
-@pytest.fixture(params=["few", "many"], autouse=True)
+@pytest.fixture(params=["few by ids", "few by filters", "many"], autouse=True)
 def match_plan(request, monkeypatch):
-    """Every test runs through both query plans: matches sorted from their id list ("few"), and the
-    "many" plan that reads the first page in time order with the selective filters checked per row."""
-    monkeypatch.setattr(search, "FEW_MATCHES", 10**9 if request.param == "few" else -1)
+    """Every test runs through every query plan: few matches sorted by the database from their id list
+    or found again by the filters, and the "many" plan that reads the first page in time order with
+    the selective filters checked per row."""
+    monkeypatch.setattr(search, "FEW_MATCHES", -1 if request.param == "many" else 10**9)
+    monkeypatch.setattr(search, "SORT_BY_ID_LIST", 10**9 if request.param == "few by ids" else -1)
     return request.param
 
 
@@ -111,6 +114,46 @@ def test_bands_instruments_and_flags(random_products):
                     "long_term": "false"})
     assert combined == {p.product_id for p in P if p.instrument.name == "isgri" and p.e1_kev >= 20
                         and p.e2_kev <= 80 and p.rev1 <= 2000 and p.rev2 >= 500 and p.span == 0}
+
+
+@pytest.fixture
+def linked_products(random_products):
+    """The random products linked to 0–2 of 12 sources of four object types (one without), as posts link them."""
+    rng = np.random.default_rng(11)
+    otypes = ["LowMassXBin", "HighMassXBin", "Seyfert1", ""]
+    sources = [create_source(f"Src {i}", float(rng.uniform(0, 360)), float(rng.uniform(-60, 60)), otypes[i % 4])
+               for i in range(12)]
+    linked = {}
+    for p in random_products:
+        chosen = [sources[j] for j in rng.choice(len(sources), size=int(rng.integers(0, 3)), replace=False)]
+        p.sources.set(chosen, through_defaults=ProductSource.copied_columns(p))
+        ProductSource.sync_object_types(p)
+        linked[p.product_id] = chosen
+    return random_products, linked
+
+
+@pytest.mark.parametrize("id_set", [2000, 0])
+def test_source_and_type_with_other_filters_match_brute_force(linked_products, monkeypatch, id_set):
+    """Source or object type combined with the filters that links copy (kinds, revolutions, span,
+    highlight), through the narrowed id set of links and through EXISTS (``ID_SET`` 0)."""
+    monkeypatch.setattr(search, "ID_SET", id_set)
+    products, linked = linked_products
+    rng = np.random.default_rng(12)
+    for _ in range(6):
+        r1 = int(rng.integers(1, 2900))
+        r2 = r1 + int(rng.choice([0, 30, 400, 2000]))
+        for by, has in [({"object_type": "lowmassxbin"}, lambda p: any(s.object_type == "LowMassXBin"
+                                                                        for s in linked[p.product_id])),
+                        ({"source": "src 5"}, lambda p: any(s.name == "Src 5" for s in linked[p.product_id]))]:
+            for more, keep in [({}, lambda p: True),
+                               ({"instrument": "isgri", "family": "image"}, lambda p: p.instrument.name == "isgri"),
+                               ({"instrument": "jemx"}, lambda p: p.instrument.name.startswith("jemx")),
+                               ({"long_term": "true"}, lambda p: p.span > 0),
+                               ({"highlight": "false"}, lambda p: not p.highlight)]:
+                expected = {p.product_id for p in products if has(p) and keep(p) and p.rev1 <= r2 and p.rev2 >= r1}
+                assert ids({**by, **more, "rev1": r1, "rev2": r2}) == expected, (by, more, r1, r2)
+            inside = {p.product_id for p in products if has(p) and p.rev1 >= r1 and p.rev2 <= r2}
+            assert ids({**by, "rev1": r1, "rev2": r2, "rev_mode": "inside"}) == inside
 
 
 def test_sorting_and_paging_are_stable(random_products):

@@ -99,13 +99,15 @@ class Product(PositionMixin):
 
 class ProductSource(models.Model):
     """A product ↔ source link, with copies of the product columns that per-source queries filter,
-    sort and count on (kept equal to the product's by ``Product.save``).
+    sort and count on (kept equal to the product's by ``Product.save``), and of the source's object
+    type (kept equal by ``Source.save``; ``sync_object_types`` for new links).
 
     With them, "the newest products of a source" and "its products per instrument and type" are
-    read from one index range of this table, however many products the source has.
+    read from one index range of this table, however many products the source has, and "products
+    of X-ray binaries by ISGRI in revolutions 300-400" from a few ranges of ``prodsrc_otype_kind``.
     """
 
-    product = models.ForeignKey(Product, on_delete=models.CASCADE)
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, db_index=False)   # indexed by prodsrc_product
     # no index of its own on source: the indexes below start with it, and a narrow one would tempt
     # SQLite's planner away from the covering prodsrc_src_* indexes
     source = models.ForeignKey(Source, on_delete=models.CASCADE, db_index=False)
@@ -116,6 +118,10 @@ class ProductSource(models.Model):
                                      db_index=False)
     span = models.PositiveIntegerField(default=0, help_text="Copy of product.span")
     highlight = models.BooleanField(default=False, help_text="Copy of product.highlight")
+    rev1 = models.PositiveIntegerField(default=0, help_text="Copy of product.rev1")
+    rev2 = models.PositiveIntegerField(default=0, help_text="Copy of product.rev2")
+    span_class = models.SmallIntegerField(default=0, help_text="Copy of product.span_class")
+    object_type = models.CharField(max_length=32, blank=True, default="", help_text="Copy of source.object_type")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["source", "product"], name="prodsrc_unique")]
@@ -125,6 +131,8 @@ class ProductSource(models.Model):
                          condition=LINK_LIVE),
             models.Index(fields=["source", "instrument", "product_type", "highlight", "span"], name="prodsrc_kind",
                          condition=LINK_LIVE),
+            models.Index(fields=["object_type", "instrument", "product_type", "span_class", "rev1", "rev2", "product"],
+                         name="prodsrc_otype_kind", condition=LINK_LIVE),
         ]
 
     @staticmethod
@@ -132,7 +140,14 @@ class ProductSource(models.Model):
         """The product's values of the copied columns."""
         return {"t_start": product.t_start, "live": product.deleted_at is None,
                 "instrument_id": product.instrument_id, "product_type_id": product.product_type_id,
-                "span": product.span, "highlight": product.highlight}
+                "span": product.span, "highlight": product.highlight, "rev1": product.rev1, "rev2": product.rev2,
+                "span_class": product.span_class}
+
+    @staticmethod
+    def sync_object_types(product: Product) -> None:
+        """Copy each linked source's object type onto the product's links."""
+        ProductSource.objects.filter(product=product).update(
+            object_type=models.Subquery(Source.objects.filter(pk=models.OuterRef("source_id")).values("object_type")))
 
 
 class ProductVersion(models.Model):

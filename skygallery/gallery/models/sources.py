@@ -45,6 +45,11 @@ class Source(PositionMixin):
     def __str__(self):
         return self.name
 
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        # product links carry a copy of the object type (searches by type read it from their index)
+        self.productsource_set.exclude(object_type=self.object_type).update(object_type=self.object_type)
+
     @property
     def aliases(self) -> list[str]:
         return [n.name for n in self.names.all() if not n.is_primary]

@@ -15,7 +15,7 @@ from ..models import (
     Revolution,
     Source,
 )
-from .search import with_relations
+from .listing import ListedProduct, listed_page, listed_products
 from .serialize import file_url, product_page_url
 from .timing import isot
 
@@ -24,7 +24,7 @@ SECTION_LIMIT = 12   # cards per section of a source page (the per-revolution se
 
 
 
-def card_data(products: list[Product]) -> list[dict]:
+def card_data(products: list[ListedProduct]) -> list[dict]:
     """What a product card shows: preview, title, sources, instrument, time and revolution span, proposals."""
     ids = [p.pk for p in products]
     previews = {}
@@ -45,8 +45,10 @@ def card_data(products: list[Product]) -> list[dict]:
     return cards
 
 
-def product_queryset():
-    return with_relations(Product.objects.filter(deleted_at__isnull=True))
+def newest_products(n: int, **filters) -> list[ListedProduct]:
+    """The ``n`` most recently posted live products matching ``filters`` (feeds)."""
+    qs = Product.objects.filter(deleted_at__isnull=True, **filters).order_by("-created_at", "-id")
+    return listed_page(qs, slice(0, n))
 
 
 def revolution_page(number: int, instrument_names: list[str] | None, family: str | None) -> dict:
@@ -65,7 +67,7 @@ def revolution_page(number: int, instrument_names: list[str] | None, family: str
     for pk, obs, inst, ptype in keys:
         groups[(obs, inst, ptype)].append(pk)
     shown = [pk for ids in groups.values() for pk in ids[:GROUP_LIMIT]]
-    cards = {c["product"].pk: c for c in card_data(list(product_queryset().filter(pk__in=shown)))}
+    cards = {c["product"].pk: c for c in card_data(listed_products(shown))}
     by_obs: dict[int | None, list] = defaultdict(list)
     for (obs, _, _), ids in groups.items():
         first = cards[ids[0]]["product"]
@@ -96,11 +98,9 @@ def source_page(source: Source) -> dict:
             "n_products": sum(c["n"] for c in counts), "n_detections": source.detections.count()}
 
 
-def _newest(links, n: int) -> list[Product]:
+def _newest(links, n: int) -> list[ListedProduct]:
     """The products of the ``n`` newest links, newest first."""
-    ids = list(links.order_by("-t_start", "-product_id").values_list("product_id", flat=True)[:n])
-    found = {p.pk: p for p in product_queryset().filter(pk__in=ids)}
-    return [found[i] for i in ids if i in found]
+    return listed_products(list(links.order_by("-t_start", "-product_id").values_list("product_id", flat=True)[:n]))
 
 
 def _counts_by_kind(rows) -> list[dict]:

@@ -100,6 +100,7 @@ def post_product(payload: dict | ProductIn, uploads: list[Upload] = (), actor=No
                        for i, ref in enumerate(_source_refs(data))]
             product = _upsert(data, derived, actor)
             product.sources.set(sources, through_defaults=ProductSource.copied_columns(product))
+            ProductSource.sync_object_types(product)
             version = ProductVersion.objects.create(product=product, number=product.version, metadata={},
                                                     created_by=actor)
             _attach_files(version, files, data.keep_files, product, store)

@@ -29,7 +29,6 @@ from django.core.exceptions import EmptyResultSet
 from django.db import connections
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.db.models.functions import Coalesce
-from django.db.models.query import ModelIterable
 
 from skygallery.science.names import normalise_name
 from skygallery.science.sphere import Cone
@@ -38,23 +37,25 @@ from ..errors import InvalidInput
 from ..intervals import revolution_inside_q, revolution_overlap_q, time_overlap_q
 from ..models import FAMILIES, Product, ProductSource, Source, SourceName
 from . import vocab
+from .listing import ListedProduct, listed_page, listed_products
 from .geometry import cone_filter, radius_to_deg
 from .timing import mission_start, parse_time_field, revolution_bounds
 
 SORTS = {"-time": ("-t_start", "-id"), "time": ("t_start", "id"), "rev": ("rev1", "t_start", "id"),
          "-rev": ("-rev1", "-t_start", "-id"), "title": ("title", "id"), "-title": ("-title", "-id")}
 MAX_PAGE_SIZE = 500
-FEW_MATCHES = 5000  # up to this many matches, their sort keys are read and sorted here (about √(50 N) at 1M)
+FEW_MATCHES = 5000  # up to this many matches are found by the filters' indexes and sorted (~√(50 N) at 1M)
+SORT_BY_ID_LIST = 1000   # up to this many of them are sorted by id look-ups, more by running the filters again
 REVOLUTION_TABLE_MARGIN = timedelta(days=1)
-ID_SET = 2000  # a source or object type with up to this many product links is searched as an id set
-MAX_KIND_TERMS = 8
-SELECTIVE_CONE_DEG = 3.0   # smaller cones usually hold few products (a 10° cone on the plane holds ~1%)   # up to this many (instrument, type) pairs, revolution ranges are searched per pair
+ID_SET = 2000  # a source or object type with up to this many (matching) links is searched as an id set
+MAX_KIND_TERMS = 8   # up to this many (instrument, type) pairs, revolution ranges are searched per pair
+SELECTIVE_CONE_DEG = 3.0   # smaller cones usually hold few products (a 10° cone on the plane holds ~1%)
 _RADIUS = re.compile(r"^\s*([0-9.eE+-]+)\s*(deg|arcmin|arcsec|d|')?\s*$")
 
 
 @dataclass
 class Page:
-    results: list[Product]
+    results: list[ListedProduct]
     total: int
     total_exact: bool
     page: int
@@ -153,13 +154,15 @@ def build_queryset(params: Mapping[str, Any], dense: bool = False) -> tuple[Quer
     read in sort order from a time index: selective filters (source, object type, cone) are then
     checked row by row instead of driving the plan, and revolution ranges bound ``t_start`` from above.
     """
-    qs, normalised, _ = _build(params, dense)
-    return qs, normalised
+    qs, normalised, plan = _build(params)
+    return plan.finish(qs, dense), normalised
 
 
-def _build(params: Mapping[str, Any], dense: bool = False) -> tuple[QuerySet, dict, _Plan]:
+def _build(params: Mapping[str, Any]) -> tuple[QuerySet, dict, _Plan]:
+    """Validate ``params``: the queryset of the filters that both variants share, the normalised
+    query, and the plan that finishes the queryset (``_Plan.finish``) for few or many matches."""
     r = _Reader(params)
-    plan = _Plan(dense)
+    plan = _Plan()
     qs = Product.objects.filter(deleted_at__isnull=True)
     qs = _vocabulary_filters(r, qs, plan)
     qs = _source_filters(r, qs, plan)
@@ -176,11 +179,11 @@ def _build(params: Mapping[str, Any], dense: bool = False) -> tuple[QuerySet, di
             qs = qs.filter(**{column: r.text(name)})
     if r.text("q"):
         qs = qs.filter(title__icontains=r.text("q"))
-    qs = _cone(r, qs, plan)
-    sort = r.choice("sort", tuple(SORTS), "-time")
+    _cone(r, plan)
+    plan.sort = r.choice("sort", tuple(SORTS), "-time")
     if r.errors:
         raise InvalidInput(r.errors)
-    return plan.finish(qs, sort), {k: str(v) for k, v in r.params.items()}, plan
+    return qs, {k: str(v) for k, v in r.params.items()}, plan
 
 
 @dataclass
@@ -190,10 +193,11 @@ class _Plan:
     Few matches (``dense=False``): every filter indexable; a source or an object type is the id set
     of its links when they are few, else checked per product (``_linked``).
     Many matches (``dense=True``): the first page is read in sort order; a source's products come
-    from its links in time order (index ``prodsrc_src_t``), a revolution range bounds t_start.
+    from its links in time order (index ``prodsrc_src_t``), a revolution range bounds t_start, a
+    cone and long-term are checked per row.
     """
 
-    dense: bool
+    sort: str = "-time"
     source_id: int | None = None     # one source (name or alias)
     t_start_before: Any = None       # an upper bound of t_start implied by a revolution range
     has_dense_variant: bool = False  # whether dense=True writes some filter differently
@@ -203,17 +207,30 @@ class _Plan:
     selective: bool = False          # a filter that usually leaves few matches (source, type, cone, ranges)
     link_filters: dict = field(default_factory=dict)  # filters on columns that links copy (highlight, span)
     object_types: list[str] | None = None   # spellings of the object type asked for
+    long_term: bool | None = None
+    cone: Cone | None = None
+    revolutions: tuple | None = None  # (rev1, rev2, inside) of a revolution filter (links copy its columns)
 
-    def finish(self, qs: QuerySet, sort: str) -> QuerySet:
+    def finish(self, qs: QuerySet, dense: bool = False) -> QuerySet:
+        """``qs`` with the filters whose best form depends on the number of matches, ordered."""
+        sort = self.sort
         if not self.kinds_used:
             qs = qs.filter(**self.vocabulary)
+        if self.long_term is not None:
+            span = {"span__gt": 0} if self.long_term else {"span": 0}
+            if dense and self.long_term:   # many long-term products: read them in time order, not by span
+                qs = qs.alias(span_any=F("span") + 0).filter(span_any__gt=0)
+            else:
+                qs = qs.filter(**span)
+        if self.cone is not None:
+            qs = cone_filter(qs, self.cone, indexable=not dense)
         if self.object_types is not None:
-            qs = qs.filter(self._object_type_condition())
-        bound = {"t_start__lte": self.t_start_before} if self.dense and self.t_start_before is not None else {}
-        if self.source_id is None or not self.dense:
+            qs = qs.filter(self._linked({"object_type__in": self.object_types}, dense, by_revolution=True))
+        bound = {"t_start__lte": self.t_start_before} if dense and self.t_start_before is not None else {}
+        if self.source_id is None or not dense:
             if self.source_id is not None:
-                qs = qs.filter(self._source_condition())
-            return qs.filter(**bound).order_by(*SORTS[sort])
+                qs = qs.filter(self._linked({"source_id": self.source_id}, dense))
+            return (qs.filter(**bound) if bound else qs).order_by(*SORTS[sort])
         # many matches: one filter() call, so that the link conditions apply to the same joined row
         on_link = {**bound, **self.link_filters, **self.vocabulary}   # answered from the link index, in order
         qs = qs.filter(productsource__source_id=self.source_id, productsource__live=True,
@@ -223,35 +240,42 @@ class _Plan:
             return qs.order_by(f"{sign}productsource__t_start", f"{sign}productsource__product_id")
         return qs.order_by(*SORTS[sort])
 
-    def _object_type_condition(self) -> Q:
-        return self._linked(ProductSource.objects.filter(source__object_type__in=self.object_types))
-
-    def _source_condition(self) -> Q:
-        return self._linked(ProductSource.objects.filter(source_id=self.source_id, live=True))
-
-    def _linked(self, links: QuerySet) -> Q:
-        """Products with one of ``links``: their id set when the links are few (up to ID_SET, and not
-        reading many matches in time order), else checked per product (EXISTS) while the other
-        filters' indexes, or the time-ordered walk, find the candidates."""
-        if not self.dense and links.values("pk")[:ID_SET + 1].count() <= ID_SET:
-            return Q(pk__in=links.values("product_id"))
-        return Q(Exists(links.filter(product_id=OuterRef("pk"))))
+    def _linked(self, link: dict, dense: bool, by_revolution: bool = False) -> Q:
+        """Products with a ProductSource row matching ``link``: the id set of those links that also
+        pass the filters whose columns links copy (kinds, span, highlight; revolutions too if
+        ``by_revolution``: for object types, whose index ``prodsrc_otype_kind`` has them) when they
+        are few (up to ID_SET, and not reading many matches in time order), else checked per product
+        (EXISTS) while the other filters' indexes, or the time-ordered walk, find the candidates."""
+        if not dense:
+            narrowed = ProductSource.objects.filter(**self.link_filters)
+            r1, r2, inside = (self.revolutions if by_revolution else None) or (None, None, True)
+            if inside:
+                narrowed = narrowed.filter(revolution_inside_q(r1, r2), live=True, **link)
+            else:   # in every index range (SQLite reads a top-level ``link`` from its index alone, and uses a
+                # partial index for a range only if the range's own terms imply the index's condition)
+                narrowed = narrowed.filter(revolution_overlap_q(r1, r2, self.kinds if self.kinds_used else (),
+                                                                live=True, **link))
+            narrowed = narrowed if self.kinds_used and not inside else narrowed.filter(**self.vocabulary)
+            if narrowed.values("pk")[:ID_SET + 1].count() <= ID_SET:
+                return Q(pk__in=narrowed.values("product_id"))
+        return Q(Exists(ProductSource.objects.filter(product_id=OuterRef("pk"), live=True, **link)))
 
 
 def _source_filters(r: _Reader, qs: QuerySet, plan: _Plan) -> QuerySet:
     """``source`` (name or alias: one source, through its ProductSource rows) and ``object_type``."""
     source = r.text("source")
     if source:
-        ids = list(SourceName.objects.filter(key=normalise_name(source)).values_list("source_id", flat=True)[:1])
+        names = SourceName.objects.filter(key=normalise_name(source)).order_by()   # (key is unique)
+        ids = list(names.values_list("source_id", flat=True)[:1])
         if not ids:
             return qs.none()
         plan.source_id = ids[0]
         plan.has_dense_variant = plan.selective = True
     otype = r.text("object_type")
     if otype:  # exact spellings first: the planners estimate an exact IN far better than upper(...) = ...
-        spellings = list(Source.objects.filter(object_type__iexact=otype).values_list("object_type", flat=True)
-                         .distinct())
-        plan.object_types = spellings
+        spellings = (Source.objects.filter(object_type__iexact=otype).order_by()   # (not by name: one per source)
+                     .values_list("object_type", flat=True).distinct())
+        plan.object_types = sorted(spellings)
         plan.has_dense_variant = plan.selective = True
     return qs
 
@@ -291,10 +315,11 @@ def _bands_times_revs(r: _Reader, qs: QuerySet, plan: _Plan) -> QuerySet:
     e1, e2 = r.number("e1", lo=0), r.number("e2", lo=0)
     if e1 is not None and e2 is not None and e1 >= e2:
         r.errors.append(("e2", f"E1 ({e1} keV) must be lower than E2 ({e2} keV)"))
-    elif r.choice("band_mode", ("inside", "overlap"), "inside") == "inside":
-        qs = qs.filter(**{k: v for k, v in (("e1_kev__gte", e1), ("e2_kev__lte", e2)) if v is not None})
     else:
-        qs = qs.filter(**{k: v for k, v in (("e2_kev__gt", e1), ("e1_kev__lt", e2)) if v is not None})
+        inside = r.choice("band_mode", ("inside", "overlap"), "inside") == "inside"
+        band = (("e1_kev__gte", e1), ("e2_kev__lte", e2)) if inside else (("e2_kev__gt", e1), ("e1_kev__lt", e2))
+        if e1 is not None or e2 is not None:
+            qs = qs.filter(**{k: v for k, v in band if v is not None})
     fmt = r.choice("time_format", ("isot", "mjd", "ijd"))
     t1, t2 = r.time("t1", fmt), r.time("t2", fmt)
     if t1 and t2 and t1 > t2:
@@ -311,6 +336,7 @@ def _bands_times_revs(r: _Reader, qs: QuerySet, plan: _Plan) -> QuerySet:
         r.errors.append(("rev2", "rev1 must not be larger than rev2"))
     elif rev1 is not None or rev2 is not None:
         inside = r.choice("rev_mode", ("overlap", "inside"), "overlap") == "inside"
+        plan.revolutions = (rev1, rev2, inside)
         qs = qs.filter(revolution_inside_q(rev1, rev2) if inside else revolution_overlap_q(rev1, rev2, plan.kinds))
         plan.kinds_used = bool(plan.kinds) and not inside
         if rev2 is not None:
@@ -326,12 +352,8 @@ def _bands_times_revs(r: _Reader, qs: QuerySet, plan: _Plan) -> QuerySet:
             qs = qs.filter(**{lookup: value})
     long_term = r.flag("long_term")
     if long_term is not None:
-        span = {"span__gt": 0} if long_term else {"span": 0}
-        plan.link_filters.update(span)
-        if plan.dense and long_term:   # many long-term products: read them in time order, not by span
-            qs = qs.alias(span_any=F("span") + 0).filter(span_any__gt=0)
-        else:
-            qs = qs.filter(**span)
+        plan.link_filters.update({"span__gt": 0} if long_term else {"span": 0})
+        plan.long_term = long_term
         plan.has_dense_variant = plan.has_dense_variant or long_term
     return qs
 
@@ -345,53 +367,24 @@ def _revolution_end(rev: int):
         return None
 
 
-def _cone(r: _Reader, qs: QuerySet, plan: _Plan) -> QuerySet:
+def _cone(r: _Reader, plan: _Plan) -> None:
     present = [n for n in ("ra", "dec", "radius") if n in r.params]
     if not present:
-        return qs
+        return
     ra, dec = r.number("ra", lo=0, hi=360), r.number("dec", lo=-90, hi=90)
     radius = _radius(r)
     if ra is not None and ra >= 360:
         r.errors.append(("ra", "RA must be in [0, 360) deg"))
-        return qs
+        return
     missing = [n for n in ("ra", "dec", "radius") if n not in r.params]
     if missing:
         r.errors.append((missing[0], "a cone search needs ra, dec and radius"))
-        return qs
+        return
     if None in (ra, dec, radius):
-        return qs
+        return
+    plan.cone = Cone(ra, dec, radius)
     plan.has_dense_variant = True
     plan.selective = plan.selective or radius <= SELECTIVE_CONE_DEG
-    return cone_filter(qs, Cone(ra, dec, radius), indexable=not plan.dense)
-
-
-class _ForDisplay(ModelIterable):
-    """Products ready to list: instrument and type from the vocabulary snapshot, source names from one
-    query (a many-to-many prefetch would build a manager per product)."""
-
-    def __iter__(self):
-        products = list(super().__iter__())
-        v = vocab.snapshot()
-        set_instrument = Product.instrument.field.set_cached_value
-        set_type = Product.product_type.field.set_cached_value
-        names: dict[int, list[str]] = {p.pk: [] for p in products}
-        links = (ProductSource.objects.filter(product_id__in=list(names)).order_by("source__name")
-                 .values_list("product_id", "source__name"))
-        for product_id, name in (links if names else ()):
-            names[product_id].append(name)
-        for product in products:
-            set_instrument(product, v.instruments[product.instrument_id])
-            set_type(product, v.types[product.product_type_id])
-            product._source_names = names[product.pk]
-        return iter(products)
-
-
-def with_relations(qs: QuerySet) -> QuerySet:
-    """Products ready to list (see ``_ForDisplay``), with their observation fetched by an id look-up
-    (joining it would let SQLite's planner drive the query from the small table)."""
-    qs = qs.prefetch_related("observation")
-    qs._iterable_class = _ForDisplay
-    return qs
 
 
 def count_capped(qs: QuerySet, cap: int | None = None) -> tuple[int, bool]:
@@ -424,51 +417,40 @@ def search_products(params: Mapping[str, Any]) -> Page:
     size = r.number("page_size", int, 1, MAX_PAGE_SIZE) or 50
     if r.errors:
         raise InvalidInput(r.errors)
-    filters = {k: v for k, v in params.items() if k not in ("page", "page_size")}
-    qs, normalised, plan = _build(filters)
-    links = _links_only(plan, normalised)
-    sort = normalised.get("sort", "-time")
+    base, normalised, plan = _build({k: v for k, v in params.items() if k not in ("page", "page_size")})
+    links, sort = _links_only(plan, normalised), plan.sort
     page_slice = slice((page - 1) * size, page * size)
-    keys = None
-    if links is None and plan.selective and sort not in ("title", "-title"):
-        keys = _sort_keys(qs, sort, FEW_MATCHES + 1)   # likely few: read them all at once
-        total, exact = (len(keys), True) if len(keys) <= FEW_MATCHES else count_capped(qs)
+    qs = ids = None
+    if links is None:
+        qs = plan.finish(base)
+        if plan.selective:   # likely few: their ids in one pass, which also counts them
+            ids = list(qs.order_by().values_list("pk", flat=True)[:FEW_MATCHES + 1])
+        total, exact = (len(ids), True) if ids is not None and len(ids) <= FEW_MATCHES else count_capped(qs)
     else:
-        total, exact = count_capped(qs if links is None else links)
+        total, exact = count_capped(links)
     if exact and total <= FEW_MATCHES and links is None:
-        rows = _few_sorted(qs, sort, page_slice, keys)
+        few = Product.objects.filter(pk__in=ids) if ids is not None and len(ids) <= SORT_BY_ID_LIST else qs
+        rows = listed_page(_sorted_unindexed(few, sort), page_slice)
+    elif links is not None and sort in ("-time", "time"):   # the page's ids from the link index, in its order
+        sign = "-" if sort == "-time" else ""
+        rows = listed_products(list(links.order_by(f"{sign}t_start", f"{sign}product_id")
+                                    .values_list("product_id", flat=True)[page_slice]))
     else:
-        if plan.has_dense_variant:
-            qs = build_queryset(filters, dense=True)[0]
-        rows = list(with_relations(qs)[page_slice])
+        if plan.has_dense_variant or qs is None:
+            qs = plan.finish(base, dense=True)
+        rows = listed_page(qs, page_slice)
     return Page(rows, total, exact, page, size, normalised)
 
 
-def _sort_keys(qs: QuerySet, sort: str, limit: int | None = None) -> list[tuple]:
-    """The sort keys of the matches (up to ``limit``), sorted here; every sort ends with the id."""
-    columns = [k.lstrip("-") for k in SORTS[sort]]
-    rows = qs.order_by().values_list(*columns)
-    return sorted(rows[:limit] if limit else rows, reverse=SORTS[sort][0].startswith("-"))
+def _sorted_unindexed(qs: QuerySet, sort: str) -> QuerySet:
+    """``qs`` (few matches, or their id list) sorted on expressions that no index answers.
 
-
-def _few_sorted(qs: QuerySet, sort: str, page_slice: slice, keys: list[tuple] | None) -> list[Product]:
-    """A page of few matches: their sort keys read through the filters' indexes and sorted here (no
-    planner then walks a sort index over most of the table), then the page's rows by primary key."""
-    if sort in ("title", "-title"):   # the database's collation decides the order of titles
-        return list(with_relations(_sorted_by_id_list(qs))[page_slice])
-    ids = [key[-1] for key in (keys if keys is not None else _sort_keys(qs, sort))[page_slice]]
-    found = {p.pk: p for p in with_relations(Product.objects.filter(pk__in=ids))}
-    return [found[i] for i in ids]
-
-
-def _sorted_by_id_list(qs: QuerySet) -> QuerySet:
-    """The same rows, selected by primary key and sorted on expressions.
-
-    With few matches, the planners' best plan is to find them through the filters' indexes and sort
-    them; left alone they may instead walk the sort column's index over most of the table. The
-    expressions (``COALESCE(x, x)``) keep the sort from using an index, so the id list drives the plan.
+    With few matches, the planners' best plan is to find them through the filters' indexes (or by
+    primary key) and sort them; left alone they may instead walk the sort column's index over most
+    of the table, testing every row. The expressions (``COALESCE(x, x)``) leave them only the first.
     """
-    ids = list(qs.order_by().values_list("pk", flat=True))   # (as a sub-select, PostgreSQL may hash-join it)
-    keys = [Coalesce(F(k.lstrip("-")), F(k.lstrip("-"))) for k in qs.query.order_by]
-    ordering = [key.desc() if name.startswith("-") else key.asc() for key, name in zip(keys, qs.query.order_by)]
-    return Product.objects.filter(pk__in=ids).order_by(*ordering)
+    ordering = []
+    for name in SORTS[sort]:
+        key = Coalesce(F(name.lstrip("-")), F(name.lstrip("-")))
+        ordering.append(key.desc() if name.startswith("-") else key.asc())
+    return qs.order_by(*ordering)

@@ -129,7 +129,7 @@ def merge_sources(keep: Source, gone: Source) -> Source:
     gone.names.update(source=keep, is_primary=False)
     linked = set(ProductSource.objects.filter(source=keep).values_list("product_id", flat=True))
     ProductSource.objects.filter(source=gone, product_id__in=linked).delete()
-    ProductSource.objects.filter(source=gone).update(source=keep)
+    ProductSource.objects.filter(source=gone).update(source=keep)   # keep.save() copies its object type
     DetectedSource.objects.filter(source=gone).update(source=keep)
     gone.delete()
     keep.save()

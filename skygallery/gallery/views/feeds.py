@@ -6,7 +6,7 @@ from django.http import Http404
 from django.utils.feedgenerator import Atom1Feed
 
 from ..errors import NotFound
-from ..services.pages import product_queryset
+from ..services.pages import newest_products
 from ..services.serialize import product_page_url, source_page_url
 from ..services.sources import get_source
 from ..services.timing import isot
@@ -21,7 +21,7 @@ class ProductFeed(Feed):
     link = "/"
 
     def items(self):
-        return product_queryset().order_by("-created_at", "-id")[:FEED_SIZE]
+        return newest_products(FEED_SIZE)
 
     def item_title(self, item):
         return item.title
@@ -57,4 +57,4 @@ class SourceFeed(ProductFeed):
         return source_page_url(obj.name)
 
     def items(self, obj):
-        return product_queryset().filter(sources=obj).order_by("-created_at", "-id")[:FEED_SIZE]
+        return newest_products(FEED_SIZE, sources=obj)
