@@ -6,11 +6,14 @@ from django.db.models import F, Q, QuerySet
 from skygallery.science.sphere import Cone
 
 
-def cone_filter(qs: QuerySet, cone: Cone, indexable: bool = True) -> QuerySet:
+def cone_filter(qs: QuerySet, cone: Cone, indexable: bool = True, **index_condition) -> QuerySet:
     """Rows of ``qs`` inside ``cone``: zone/RA index ranges, then the exact dot-product test.
 
     ``indexable=False`` writes the zone/RA box on expressions (``col + 0``) that no index answers, for
     cones with many matches whose first page is best read from a time index, testing each row.
+    ``index_condition``: the condition of a partial zone/RA index, repeated in each RA interval's
+    term (across RA 0/360 the box is an OR, and SQLite uses a partial index for an OR term only if
+    the term itself implies the index's condition).
     """
     zlo, zhi = cone.zone_range()
     zones = list(range(zlo, zhi + 1))
@@ -19,7 +22,7 @@ def cone_filter(qs: QuerySet, cone: Cone, indexable: bool = True) -> QuerySet:
     zone, ra = ("dec_zone", "ra_deg") if indexable else ("cone_zone", "cone_ra")
     box = Q()
     for lo, hi in cone.ra_intervals():
-        box |= Q(**{f"{zone}__in": zones, f"{ra}__gte": lo, f"{ra}__lte": hi})
+        box |= Q(**{f"{zone}__in": zones, f"{ra}__gte": lo, f"{ra}__lte": hi}, **index_condition)
     cx, cy, cz = cone.centre
     return (qs.filter(box)
             .alias(cone_dot=F("pos_x") * cx + F("pos_y") * cy + F("pos_z") * cz)

@@ -223,7 +223,7 @@ class _Plan:
             else:
                 qs = qs.filter(**span)
         if self.cone is not None:
-            qs = cone_filter(qs, self.cone, indexable=not dense)
+            qs = cone_filter(qs, self.cone, indexable=not dense, deleted_at__isnull=True)   # (prod_zone_ra: live)
         if self.object_types is not None:
             qs = qs.filter(self._linked({"object_type__in": self.object_types}, dense, by_revolution=True))
         bound = {"t_start__lte": self.t_start_before} if dense and self.t_start_before is not None else {}
@@ -390,14 +390,31 @@ def _cone(r: _Reader, plan: _Plan) -> None:
 def count_capped(qs: QuerySet, cap: int | None = None) -> tuple[int, bool]:
     """Exact count up to ``cap``; (cap, False) when there are more."""
     cap = cap or settings.SKYGALLERY["COUNT_CAP"]
-    try:
-        sql, params = qs.order_by().values("pk")[: cap + 1].query.sql_with_params()
-    except EmptyResultSet:   # a filter that can match nothing (an empty id list)
+    sql = _ids_sql(qs, cap + 1)
+    if sql is None:
         return 0, True
     with connections[qs.db].cursor() as cursor:    # the SQL of QuerySet.count() without its aggregation set-up
-        cursor.execute(f"SELECT COUNT(*) FROM ({sql}) capped", params)
+        cursor.execute(f"SELECT COUNT(*) FROM ({sql[0]}) capped", sql[1])
         n = cursor.fetchone()[0]
     return (cap, False) if n > cap else (n, True)
+
+
+def _ids_capped(qs: QuerySet, cap: int) -> list[int]:
+    """The ids of up to ``cap`` + 1 matches, in no particular order (a count with the ids)."""
+    sql = _ids_sql(qs, cap + 1)
+    if sql is None:
+        return []
+    with connections[qs.db].cursor() as cursor:
+        cursor.execute(*sql)
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _ids_sql(qs: QuerySet, limit: int) -> tuple[str, tuple] | None:
+    """SQL and parameters of the ids of ``limit`` matches; None when the filters can match nothing."""
+    try:
+        return qs.order_by().values("pk")[:limit].query.sql_with_params()
+    except EmptyResultSet:   # a filter that can match nothing (an empty id list)
+        return None
 
 
 LINK_COPIED = {"source", "sort", "instrument", "product_type", "family", "highlight", "long_term"}
@@ -424,8 +441,11 @@ def search_products(params: Mapping[str, Any]) -> Page:
     if links is None:
         qs = plan.finish(base)
         if plan.selective:   # likely few: their ids in one pass, which also counts them
-            ids = list(qs.order_by().values_list("pk", flat=True)[:FEW_MATCHES + 1])
-        total, exact = (len(ids), True) if ids is not None and len(ids) <= FEW_MATCHES else count_capped(qs)
+            cap = settings.SKYGALLERY["COUNT_CAP"]
+            ids = _ids_capped(qs, cap)
+            total, exact = (cap, False) if len(ids) > cap else (len(ids), True)
+        else:
+            total, exact = count_capped(qs)
     else:
         total, exact = count_capped(links)
     if exact and total <= FEW_MATCHES and links is None:
