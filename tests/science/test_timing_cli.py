@@ -17,7 +17,8 @@ GRB_FILE = SHARED_DATA / "spiacs" / "spiacs_lc_grb230307a.fits"
 
 
 def _run(*args):
-    return CliRunner().invoke(app, [str(a) for a in args])
+    """The command's output on a 250-column console (tables keep their rows on one line)."""
+    return CliRunner().invoke(app, [str(a) for a in args], env={"COLUMNS": "250"})
 
 
 @pytest.mark.parametrize("command", ["lightcurve", "spiacs-lc"])
