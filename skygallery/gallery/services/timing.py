@@ -30,7 +30,14 @@ def revolution_range(t1: datetime, t2: datetime) -> tuple[int, int]:
 
 
 def revolution_bounds(rev: int) -> tuple[datetime, datetime]:
-    table = timesys.default_table()
+    """Start and end of revolution ``rev`` (UTC) in the current revolution table."""
+    return _bounds(timesys.default_table(), rev)
+
+
+@functools.lru_cache(maxsize=8192)
+def _bounds(table, rev: int) -> tuple[datetime, datetime]:
+    """Cached per table (a new table, e.g. after ``reset_default_table``, is another key): the
+    astropy conversions take ~0.4 ms, and every search by revolution range needs one."""
     return timesys.to_datetime(table.start(rev)), timesys.to_datetime(table.end(rev))
 
 
