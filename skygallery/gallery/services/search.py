@@ -449,8 +449,10 @@ def search_products(params: Mapping[str, Any]) -> Page:
     else:
         total, exact = count_capped(links)
     if exact and total <= FEW_MATCHES and links is None:
-        few = Product.objects.filter(pk__in=ids) if ids is not None and len(ids) <= SORT_BY_ID_LIST else qs
-        rows = listed_page(_sorted_unindexed(few, sort), page_slice)
+        if ids is not None and len(ids) <= SORT_BY_ID_LIST:
+            rows = listed_products(_sorted_page_of(ids, sort, page_slice, qs.db), qs.db)
+        else:
+            rows = listed_page(_sorted_unindexed(qs, sort), page_slice)
     elif links is not None and sort in ("-time", "time"):   # the page's ids from the link index, in its order
         sign = "-" if sort == "-time" else ""
         rows = listed_products(list(links.order_by(f"{sign}t_start", f"{sign}product_id")
@@ -463,14 +465,31 @@ def search_products(params: Mapping[str, Any]) -> Page:
 
 
 def _sorted_unindexed(qs: QuerySet, sort: str) -> QuerySet:
-    """``qs`` (few matches, or their id list) sorted on expressions that no index answers.
+    """``qs`` (few matches) sorted on expressions that no index answers.
 
-    With few matches, the planners' best plan is to find them through the filters' indexes (or by
-    primary key) and sort them; left alone they may instead walk the sort column's index over most
-    of the table, testing every row. The expressions (``COALESCE(x, x)``) leave them only the first.
+    With few matches, the planners' best plan is to find them through the filters' indexes and sort
+    them; left alone they may instead walk the sort column's index over most of the table, testing
+    every row. The expressions (``COALESCE(x, x)``) leave them only the first.
     """
     ordering = []
     for name in SORTS[sort]:
         key = Coalesce(F(name.lstrip("-")), F(name.lstrip("-")))
         ordering.append(key.desc() if name.startswith("-") else key.asc())
     return qs.order_by(*ordering)
+
+
+def _sorted_page_of(ids: list[int], sort: str, page: slice, db: str) -> list[int]:
+    """The ``page`` of the products ``ids`` in ``sort`` order, sorted by the database (whose collation
+    orders titles) on expressions that no index answers, so that it looks the ids up and sorts them.
+    The ids (integers read from the database) are written as literals: as parameters, Django
+    prepares each one (~5 µs an id)."""
+    if not ids:
+        return []
+    order = []
+    for name in SORTS[sort]:
+        column = Product._meta.get_field(name.lstrip("-")).column
+        order.append(f"COALESCE({column}, {column}) {'DESC' if name.startswith('-') else 'ASC'}")
+    with connections[db].cursor() as cursor:
+        cursor.execute(f"SELECT id FROM {Product._meta.db_table} WHERE id IN ({', '.join(str(int(i)) for i in ids)}) "
+                       f"ORDER BY {', '.join(order)} LIMIT %s OFFSET %s", [page.stop - page.start, page.start])
+        return [row[0] for row in cursor.fetchall()]
