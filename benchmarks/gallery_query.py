@@ -300,15 +300,17 @@ RUNNERS = {"service": run_service, "http": run_http, "raw": run_raw}
 
 
 def start_server() -> str:
-    """Serve the project's WSGI application on a free local port from a background thread; returns its URL."""
+    """Serve the project's WSGI application (as ``skygallery serve`` and gunicorn load it) on a free local
+    port from a background thread; returns its URL."""
     from wsgiref.simple_server import WSGIRequestHandler, make_server
-    from django.core.wsgi import get_wsgi_application
+
+    from skygallery.site.wsgi import application
 
     class Quiet(WSGIRequestHandler):
         def log_message(self, *args):
             pass
 
-    httpd = make_server("127.0.0.1", 0, get_wsgi_application(), handler_class=Quiet)
+    httpd = make_server("127.0.0.1", 0, application, handler_class=Quiet)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     return f"http://127.0.0.1:{httpd.server_port}"
 

@@ -119,11 +119,12 @@ def serve(host: Annotated[str, typer.Option(help="Interface to listen on (0.0.0.
     _prepare()
     from django.contrib.staticfiles.handlers import StaticFilesHandler
     from django.core.servers.basehttp import WSGIRequestHandler, WSGIServer
-    from django.core.wsgi import get_wsgi_application
+
+    from skygallery.site.wsgi import application   # loaded whole, then frozen out of the GC's reach
     base = _limited_server(workers) if workers else WSGIServer
     server_cls = type("ThreadedWSGIServer", (socketserver.ThreadingMixIn, base), {"daemon_threads": True})
     httpd = server_cls((host, port), WSGIRequestHandler, ipv6=":" in host)
-    httpd.set_app(StaticFilesHandler(get_wsgi_application()))
+    httpd.set_app(StaticFilesHandler(application))
     shown = f"[{host}]" if ":" in host else host
     typer.echo(f"SkyGallery at http://{shown}:{httpd.server_port}/  (Ctrl-C to stop)")
     try:
