@@ -85,9 +85,8 @@ class Product(PositionMixin):
 
     @property
     def source_names(self) -> list[str]:
-        """Names of the linked sources (set in one query for a page of results by the search services)."""
-        names = getattr(self, "_source_names", None)
-        return names if names is not None else [s.name for s in self.sources.all()]
+        """Names of the linked sources (listings read them for a whole page: ``services.listing``)."""
+        return [s.name for s in self.sources.all()]
 
     @property
     def is_long_term(self) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from ..models import Observation, Product, ProductFile, ProductVersion, Source
+from .listing import ListedProduct
 from .timing import isot
 
 
@@ -24,8 +25,8 @@ def file_dict(f: ProductFile, product_id: str) -> dict:
             "mime": f.mime, "url": file_url(product_id, f.pk)}
 
 
-def product_summary(p: Product) -> dict:
-    """The fields of a search result (sources must be prefetched)."""
+def product_summary(p: Product | ListedProduct) -> dict:
+    """The fields of a search result (a listed product, or a model instance for one product)."""
     return {
         "product_id": p.product_id, "title": p.title, "instrument": p.instrument.name,
         "product_type": p.product_type.name, "family": p.product_type.family,
