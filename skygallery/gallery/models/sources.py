@@ -46,9 +46,10 @@ class Source(PositionMixin):
         return self.name
 
     def save(self, *args, **kwargs):
+        adding = self._state.adding
         super().save(*args, **kwargs)
-        # product links carry a copy of the object type (searches by type read it from their index)
-        self.productsource_set.exclude(object_type=self.object_type).update(object_type=self.object_type)
+        if not adding:   # product links carry a copy of the object type (searches by type read it from their index)
+            self.productsource_set.exclude(object_type=self.object_type).update(object_type=self.object_type)
 
     @property
     def aliases(self) -> list[str]:
