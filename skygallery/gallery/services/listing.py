@@ -42,7 +42,7 @@ class ListedProduct:
     source_names: list[str]
 
     def __init__(self, row: tuple, v: Vocabulary, to_time: Callable[[Any], datetime]):
-        """``row``: the ``COLUMNS`` as ``_Reader.sql`` selects them; ``to_time`` makes its times aware UTC."""
+        """``row``: the ``COLUMNS`` as ``_RowFormat.sql`` selects them; ``to_time`` makes its times aware UTC."""
         (self.id, self.product_id, self.title, self.instrument_id, self.product_type_id, self.e1_kev, self.e2_kev,
          t_start, t_end, self.rev1, self.rev2, self.span, self.ra_deg, self.dec_deg, self.observation_id,
          self.time_bin_s, self.data_version, highlight, self.version, created_at, updated_at) = row
@@ -65,7 +65,7 @@ class ListedProduct:
 
 
 @dataclass(frozen=True)
-class _Reader:
+class _RowFormat:
     """How one database backend selects the listed columns, and reads its times back.
 
     SQLite stores times as ISO text in UTC: they are selected as text (without a declared type, so
@@ -77,11 +77,11 @@ class _Reader:
     to_time: Callable[[Any], datetime]
 
     @staticmethod
-    def of(vendor: str) -> _Reader:
+    def of(vendor: str) -> _RowFormat:
         text = vendor == "sqlite"
         columns = [Product._meta.get_field(c).column for c in COLUMNS]
         columns = [f"CAST({c} AS TEXT)" if text and name in _TIMES else c for name, c in zip(COLUMNS, columns)]
-        return _Reader(f"SELECT {', '.join(columns)} FROM {Product._meta.db_table} WHERE id IN ({{ids}})",
+        return _RowFormat(f"SELECT {', '.join(columns)} FROM {Product._meta.db_table} WHERE id IN ({{ids}})",
                        _utc_text if text else _as_is)
 
 
@@ -93,7 +93,7 @@ def _as_is(value: datetime) -> datetime:
     return value
 
 
-_READERS = {vendor: _Reader.of(vendor) for vendor in ("sqlite", "postgresql")}
+_ROW_FORMATS = {vendor: _RowFormat.of(vendor) for vendor in ("sqlite", "postgresql")}
 
 
 def listed_page(qs: QuerySet, page: slice) -> list[ListedProduct]:
@@ -101,12 +101,20 @@ def listed_page(qs: QuerySet, page: slice) -> list[ListedProduct]:
     return listed_products(list(qs.values_list("pk", flat=True)[page]), qs.db)
 
 
+def listed_links(links: QuerySet, page: slice, newest: bool = True) -> list[ListedProduct]:
+    """The products of the ``page`` slice of ProductSource ``links`` in time order (newest first by
+    default), read from a per-source link index (source, t_start, product) without product rows."""
+    sign = "-" if newest else ""
+    return listed_products(list(links.order_by(f"{sign}t_start", f"{sign}product_id")
+                                .values_list("product_id", flat=True)[page]), links.db)
+
+
 def listed_products(ids: Sequence[int], db: str = "default") -> list[ListedProduct]:
     """The products ``ids`` as listed products, in the order of ``ids`` (unknown ids are left out)."""
     if not ids:
         return []
     connection = connections[db]
-    reader = _READERS[connection.vendor]
+    reader = _ROW_FORMATS[connection.vendor]
     id_list = ", ".join(str(int(i)) for i in ids)
     with connection.cursor() as cursor:
         cursor.execute(reader.sql.format(ids=id_list))

@@ -15,7 +15,7 @@ from ..models import (
     Revolution,
     Source,
 )
-from .listing import ListedProduct, listed_page, listed_products
+from .listing import ListedProduct, listed_links, listed_page, listed_products
 from .serialize import file_url, product_page_url
 from .timing import isot
 
@@ -89,18 +89,13 @@ def source_page(source: Source) -> dict:
     ``prodsrc_kind`` for the counts), so a source with 50,000 products costs as little as one with 50.
     """
     links = ProductSource.objects.filter(source=source, live=True)
-    highlights = _newest(links.filter(highlight=True), SECTION_LIMIT)
-    long_term = _newest(links.filter(span__gt=0, highlight=False), SECTION_LIMIT)
-    per_rev = _newest(links.filter(span=0, highlight=False), 2 * SECTION_LIMIT)
+    highlights = listed_links(links.filter(highlight=True), slice(0, SECTION_LIMIT))
+    long_term = listed_links(links.filter(span__gt=0, highlight=False), slice(0, SECTION_LIMIT))
+    per_rev = listed_links(links.filter(span=0, highlight=False), slice(0, 2 * SECTION_LIMIT))
     counts = _counts_by_kind(links.values_list("instrument_id", "product_type_id").annotate(n=Count("id")))
     return {"source": source, "aliases": source.aliases, "highlights": card_data(highlights),
             "long_term": card_data(long_term), "per_revolution": card_data(per_rev), "counts": counts,
             "n_products": sum(c["n"] for c in counts), "n_detections": source.detections.count()}
-
-
-def _newest(links, n: int) -> list[ListedProduct]:
-    """The products of the ``n`` newest links, newest first."""
-    return listed_products(list(links.order_by("-t_start", "-product_id").values_list("product_id", flat=True)[:n]))
 
 
 def _counts_by_kind(rows) -> list[dict]:

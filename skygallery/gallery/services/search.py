@@ -37,7 +37,7 @@ from ..errors import InvalidInput
 from ..intervals import revolution_inside_q, revolution_overlap_q, time_overlap_q
 from ..models import FAMILIES, Product, ProductSource, Source, SourceName
 from . import vocab
-from .listing import ListedProduct, listed_page, listed_products
+from .listing import ListedProduct, listed_links, listed_page, listed_products
 from .geometry import cone_filter, radius_to_deg
 from .timing import mission_start, parse_time_field, revolution_bounds
 
@@ -247,18 +247,22 @@ class _Plan:
         are few (up to ID_SET, and not reading many matches in time order), else checked per product
         (EXISTS) while the other filters' indexes, or the time-ordered walk, find the candidates."""
         if not dense:
-            narrowed = ProductSource.objects.filter(**self.link_filters)
-            r1, r2, inside = (self.revolutions if by_revolution else None) or (None, None, True)
-            if inside:
-                narrowed = narrowed.filter(revolution_inside_q(r1, r2), live=True, **link)
-            else:   # in every index range (SQLite reads a top-level ``link`` from its index alone, and uses a
-                # partial index for a range only if the range's own terms imply the index's condition)
-                narrowed = narrowed.filter(revolution_overlap_q(r1, r2, self.kinds if self.kinds_used else (),
-                                                                live=True, **link))
-            narrowed = narrowed if self.kinds_used and not inside else narrowed.filter(**self.vocabulary)
+            narrowed = self._narrowed_links(link, by_revolution)
             if narrowed.values("pk")[:ID_SET + 1].count() <= ID_SET:
                 return Q(pk__in=narrowed.values("product_id"))
         return Q(Exists(ProductSource.objects.filter(product_id=OuterRef("pk"), live=True, **link)))
+
+    def _narrowed_links(self, link: dict, by_revolution: bool) -> QuerySet:
+        """The live links matching ``link`` that pass the filters links copy. A revolution overlap
+        repeats ``link`` and ``live`` in every index range: SQLite reads a top-level condition from its
+        index alone, and uses a partial index for a range only if the range implies its condition."""
+        links = ProductSource.objects.filter(**self.link_filters)
+        r1, r2, inside = self.revolutions if by_revolution and self.revolutions else (None, None, True)
+        if inside:
+            return links.filter(revolution_inside_q(r1, r2), live=True, **link, **self.vocabulary)
+        kinds = self.kinds if self.kinds_used else ()
+        return links.filter(revolution_overlap_q(r1, r2, kinds, live=True, **link),
+                            **({} if self.kinds_used else self.vocabulary))
 
 
 def _source_filters(r: _Reader, qs: QuerySet, plan: _Plan) -> QuerySet:
@@ -454,14 +458,17 @@ def search_products(params: Mapping[str, Any]) -> Page:
         else:
             rows = listed_page(_sorted_unindexed(qs, sort), page_slice)
     elif links is not None and sort in ("-time", "time"):   # the page's ids from the link index, in its order
-        sign = "-" if sort == "-time" else ""
-        rows = listed_products(list(links.order_by(f"{sign}t_start", f"{sign}product_id")
-                                    .values_list("product_id", flat=True)[page_slice]))
+        rows = listed_links(links, page_slice, newest=sort == "-time")
     else:
         if plan.has_dense_variant or qs is None:
             qs = plan.finish(base, dense=True)
         rows = listed_page(qs, page_slice)
     return Page(rows, total, exact, page, size, normalised)
+
+
+def _sort_columns(sort: str) -> list[tuple[str, bool]]:
+    """(field name, descending) of each key of ``sort``."""
+    return [(name.lstrip("-"), name.startswith("-")) for name in SORTS[sort]]
 
 
 def _sorted_unindexed(qs: QuerySet, sort: str) -> QuerySet:
@@ -471,11 +478,8 @@ def _sorted_unindexed(qs: QuerySet, sort: str) -> QuerySet:
     them; left alone they may instead walk the sort column's index over most of the table, testing
     every row. The expressions (``COALESCE(x, x)``) leave them only the first.
     """
-    ordering = []
-    for name in SORTS[sort]:
-        key = Coalesce(F(name.lstrip("-")), F(name.lstrip("-")))
-        ordering.append(key.desc() if name.startswith("-") else key.asc())
-    return qs.order_by(*ordering)
+    keys = [(Coalesce(F(name), F(name)), descending) for name, descending in _sort_columns(sort)]
+    return qs.order_by(*(key.desc() if descending else key.asc() for key, descending in keys))
 
 
 def _sorted_page_of(ids: list[int], sort: str, page: slice, db: str) -> list[int]:
@@ -486,9 +490,9 @@ def _sorted_page_of(ids: list[int], sort: str, page: slice, db: str) -> list[int
     if not ids:
         return []
     order = []
-    for name in SORTS[sort]:
-        column = Product._meta.get_field(name.lstrip("-")).column
-        order.append(f"COALESCE({column}, {column}) {'DESC' if name.startswith('-') else 'ASC'}")
+    for name, descending in _sort_columns(sort):
+        column = Product._meta.get_field(name).column
+        order.append(f"COALESCE({column}, {column}) {'DESC' if descending else 'ASC'}")
     with connections[db].cursor() as cursor:
         cursor.execute(f"SELECT id FROM {Product._meta.db_table} WHERE id IN ({', '.join(str(int(i)) for i in ids)}) "
                        f"ORDER BY {', '.join(order)} LIMIT %s OFFSET %s", [page.stop - page.start, page.start])
