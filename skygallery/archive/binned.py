@@ -38,7 +38,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import secrets
 import threading
 import time
 import warnings
@@ -62,7 +61,9 @@ from skygallery.science.extract import (
 from skygallery.science.extract import time_grid as _time_grid
 from skygallery.science.fit_shadowgram import FitSource
 
+from .cachefiles import atomic_write, data_version, input_identity, software_version
 from .events import EVENT_FILES, read_scw
+from .processes import THREAD_ENV, default_workers, single_threaded
 from .products import INSTRUMENTS
 
 __all__ = ["BINNED_VERSION", "BinnedCube", "ScwJob", "ScwOutcome", "cube_path", "default_cache_dir",
@@ -70,7 +71,6 @@ __all__ = ["BINNED_VERSION", "BinnedCube", "ScwJob", "ScwOutcome", "cube_path", 
            "read_cube", "run_jobs", "time_cube", "time_grid", "write_cube"]
 
 BINNED_VERSION = 1
-THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS")
 POOL_WORTH_S = 3.0        # cached ScWs are handed to the pool when fitting them here would take longer
 REQUIRED = ("counts", "bands", "efficiency", "pointing", "times")
 
@@ -188,15 +188,7 @@ def write_cube(path: str | os.PathLike, cube: BinnedCube, compress: bool = True)
         arrays.update(tcounts=np.asarray(cube.tcounts, np.int32), tbins=np.asarray(cube.tbins, float))
         if cube.tband is not None:
             arrays["tband"] = np.asarray(cube.tband, float)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".tmp-{secrets.token_hex(6)}-{path.name}")
-    try:
-        _save(tmp, arrays, compress)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return path
+    return atomic_write(path, lambda tmp: _save(tmp, arrays, compress))
 
 
 def read_cube(path: str | os.PathLike) -> BinnedCube:
@@ -230,32 +222,18 @@ def default_cache_dir() -> Path:
     return Path(os.environ.get("SKYGALLERY_HOME", Path.home() / ".skygallery")).expanduser() / "cache" / "binned"
 
 
-def _software() -> str:
-    from importlib import metadata
-    try:
-        return metadata.version("skygallery")
-    except metadata.PackageNotFoundError:
-        return "unknown"
-
-
 def cube_path(cache_dir: str | os.PathLike, scw_id: str, scw_dir: str | os.PathLike, prefix: str,
               bands: Sequence[tuple[float, float]], time_band: tuple[float, float] | None = None,
               time_bin_s: float | None = None) -> Path:
     """Where the cube of this ScW, instrument, bands and time binning lives (module docstring)."""
     scw_id = str(scw_id)
-    version = scw_id.partition(".")[2]
-    events = Path(scw_dir) / EVENT_FILES[prefix]
-    try:
-        st = events.stat()
-        ident = [st.st_size, st.st_mtime_ns]
-    except OSError:
-        ident = None
-    key = {"scw_id": scw_id, "data_version": "NRT" if version == "000" else "CONS" if version else "",
+    key = {"scw_id": scw_id, "data_version": data_version(scw_id),
            "prefix": prefix, "bands": [[float(a), float(b)] for a, b in check_bands(bands)],
            "time_band": None if time_bin_s is None else
            [float(v) for v in (time_band if time_band is not None else bands[-1])],
            "time_bin_s": None if time_bin_s is None else float(time_bin_s),
-           "software": [_software(), BINNED_VERSION], "events": ident}
+           "software": [software_version(), BINNED_VERSION],
+           "events": input_identity(Path(scw_dir) / EVENT_FILES[prefix])}
     digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
     return Path(cache_dir) / scw_id[:4] / scw_id / prefix.lower() / f"binned-{digest}.npz"
 
@@ -370,19 +348,6 @@ def process_job(job: ScwJob) -> ScwOutcome:
     return ScwOutcome(job.scw_id, whole, timed, rate, trate, "", cached, seconds, _peak_rss_mb(), os.getpid())
 
 
-def default_workers() -> int:
-    """The CPU cores this process may use."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:
-        return max(1, os.cpu_count() or 1)
-
-
-def _worker_init() -> None:
-    for name in THREAD_ENV:
-        os.environ[name] = "1"
-
-
 def _pool(workers: int) -> ProcessPoolExecutor:
     """A pool of ``workers`` processes with one BLAS thread each (module docstring)."""
     import multiprocessing
@@ -393,7 +358,7 @@ def _pool(workers: int) -> ProcessPoolExecutor:
     saved = {name: os.environ.get(name) for name in THREAD_ENV}
     os.environ.update(dict.fromkeys(THREAD_ENV, "1"))     # read by the server / spawned workers at start
     if ctx.get_start_method() != "forkserver":
-        return ProcessPoolExecutor(workers, mp_context=ctx, initializer=_worker_init)
+        return ProcessPoolExecutor(workers, mp_context=ctx, initializer=single_threaded)
     try:
         from multiprocessing import forkserver
         ctx.set_forkserver_preload(["__main__", __name__])
@@ -404,7 +369,7 @@ def _pool(workers: int) -> ProcessPoolExecutor:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
-    return ProcessPoolExecutor(workers, mp_context=ctx, initializer=_worker_init)
+    return ProcessPoolExecutor(workers, mp_context=ctx, initializer=single_threaded)
 
 
 class _Runner:

@@ -24,12 +24,12 @@ from skygallery.science.extract import ScwRates, check_bands
 from skygallery.science.fit_shadowgram import FitSource
 from skygallery.science.spectra import CombinedRates, combine_scw_rates
 
-from .binned import ScwJob, cube_path, process_job, run_jobs
+from .binned import ScwJob, cube_path, run_jobs
 from .layout import ScwRecord
 from .lightcurve import field_sources, run_summary
 from .products import INSTRUMENTS
 
-__all__ = ["SpectrumRun", "extract_spectra", "scw_spectral_rates"]
+__all__ = ["SpectrumRun", "extract_spectra"]
 
 
 @dataclass
@@ -59,17 +59,6 @@ def _field(catalog, prefix, record: ScwRecord, target, min_catalog_rate,
 def _job(record: ScwRecord, prefix: str, sources, bands, cache_dir) -> ScwJob:
     path = None if cache_dir is None else str(cube_path(cache_dir, str(record.scw_id), record.path, prefix, bands))
     return ScwJob(str(record.scw_id), str(record.path), prefix, tuple(sources), tuple(bands), cache_path=path)
-
-
-def scw_spectral_rates(record: ScwRecord, prefix: str, target: FitSource, bands: Sequence[tuple[float, float]],
-                       catalog=None, min_catalog_rate: float = 2.0, extra: Sequence[FitSource] = (),
-                       cache_dir=None) -> tuple[ScwRates | None, str, float, float, list]:
-    """(rates or None, skip reason, read CPU seconds, binning + fit CPU seconds, fitted sources) of one ScW."""
-    sources = _field(catalog, prefix, record, target, min_catalog_rate, extra)
-    out = process_job(_job(record, prefix, sources, check_bands(bands), cache_dir))
-    sec = out.seconds
-    return (out.whole, out.skipped, sec["read_events"] + sec["read_cube"], sec["bin"] + sec["fit"],
-            [] if out.skipped else sources)
 
 
 def _common(rates: list[ScwRates], target: str) -> list[ScwRates]:

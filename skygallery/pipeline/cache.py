@@ -14,32 +14,14 @@ recomputes exactly the entries that are missing.
 from __future__ import annotations
 
 import os
-import secrets
 import shutil
-from collections.abc import Callable
 from pathlib import Path
+
+from skygallery.archive.cachefiles import atomic_write, data_version
 
 from .config import PIPELINE_VERSION, digest, software_versions
 
-__all__ = ["ScwCache", "atomic_write", "atomic_write_bytes"]
-
-
-def atomic_write(path: Path, write: Callable[[Path], object]) -> Path:
-    """Call ``write(tmp_path)`` then rename the temporary file to ``path`` (same folder)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".tmp-{secrets.token_hex(6)}-{path.name}")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return path
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> Path:
-    return atomic_write(path, lambda tmp: tmp.write_bytes(data))
+__all__ = ["ScwCache", "atomic_write"]
 
 
 class ScwCache:
@@ -54,8 +36,7 @@ class ScwCache:
 
     def path(self, scw_id: str, instrument: str, kind: str, key: dict, ext: str) -> Path:
         """Where the ``kind`` result of one ScW and instrument for ``key`` lives (it may not exist yet)."""
-        version = scw_id.split(".")[1] if "." in scw_id else ""
-        full = {"scw_id": scw_id, "data_version": "NRT" if version == "000" else "CONS" if version else "",
+        full = {"scw_id": scw_id, "data_version": data_version(scw_id),
                 "instrument": instrument, "kind": kind, "software": self.software, **key}
         return self.folder(scw_id, instrument) / f"{kind}-{digest(full)}.{ext}"
 

@@ -27,16 +27,11 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Any
 
-__all__ = ["THREAD_ENV", "DaskExecutor", "Executor", "LocalExecutor", "make_executor"]
+from skygallery.archive.processes import THREAD_ENV, default_workers, single_threaded
 
-THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS")
+__all__ = ["DaskExecutor", "Executor", "LocalExecutor", "make_executor"]
+
 OnDone = Callable[[int, Any], None] | None
-
-
-def _single_threaded() -> None:
-    """Worker initialiser: one numerical thread per process (N workers = N cores)."""
-    for name in THREAD_ENV:
-        os.environ[name] = "1"
 
 
 class Executor(ABC):
@@ -68,7 +63,7 @@ class LocalExecutor(Executor):
     name = "local"
 
     def __init__(self, workers: int | None = None):
-        workers = (os.cpu_count() or 1) if workers is None else workers
+        workers = default_workers() if workers is None else workers
         if not isinstance(workers, int) or workers < 1:
             raise ValueError(f"workers: must be an integer >= 1, got {workers!r}")
         self.workers = workers
@@ -80,7 +75,7 @@ class LocalExecutor(Executor):
             for name in THREAD_ENV:   # inherited by the spawned workers before they import numpy
                 os.environ.setdefault(name, "1")
             self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
-                                             initializer=_single_threaded)
+                                             initializer=single_threaded)
         return self._pool
 
     def map(self, fn: Callable, items: Sequence, on_done: OnDone = None) -> list:

@@ -37,6 +37,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from skygallery.archive.cachefiles import input_identity
+from skygallery.archive.events import EVENT_FILES
+
 from .cache import ScwCache
 from .config import (
     ARCHIVE_PREFIX,
@@ -126,8 +129,10 @@ def scw_tasks_for(records, config: PipelineConfig, cache: ScwCache, instruments:
     for rec in records:
         for inst in instruments:
             band = config.band(inst)
-            image_key = {"band": band, "clean_excess_sigma": config.clean_excess_sigma, "catalog": cat}
-            cube_key = {"bands": config.binned_bands(inst), "lc_bin_s": config.lc_bin}
+            events = input_identity(Path(rec.path) / EVENT_FILES[ARCHIVE_PREFIX[inst]])   # re-written ScW: new keys
+            image_key = {"band": band, "clean_excess_sigma": config.clean_excess_sigma, "catalog": cat,
+                         "events": events}
+            cube_key = {"bands": config.binned_bands(inst), "lc_bin_s": config.lc_bin, "events": events}
             scw = str(rec.scw_id)
             tasks.append(ScwTask(scw, str(rec.path), inst, ARCHIVE_PREFIX[inst], band,
                                  tuple(config.binned_bands(inst)), config.lc_bin, config.clean_excess_sigma,

@@ -16,10 +16,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .config import PipelineConfig, parse_instruments
+from .config import PipelineConfig
 
 __all__ = [
-    "EXECUTION_PARAMETERS",
     "NOTEBOOK_REVOLUTION",
     "NOTEBOOK_SOURCE",
     "default_workdir",
@@ -31,7 +30,6 @@ __all__ = [
 
 NOTEBOOK_REVOLUTION = "notebooks/revolution_products.ipynb"
 NOTEBOOK_SOURCE = "notebooks/source_products.ipynb"
-EXECUTION_PARAMETERS = ("archive", "workdir", "gallery_url", "token", "as_user", "workers", "dask_address")
 
 
 def default_workdir(workdir: str | os.PathLike | None = None) -> Path:
@@ -119,7 +117,3 @@ def run_source(src_name: str, T1: str = "", T2: str = "", RA: float | None = Non
         if executor is None:
             ex.close()
 
-
-def instruments_list(value: str) -> str:
-    """Validated comma list of instruments (for command-line options)."""
-    return ",".join(parse_instruments(value))

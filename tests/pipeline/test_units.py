@@ -48,6 +48,28 @@ def test_cache_keys_separate_data_versions_bands_and_software(tmp_path):
     assert cache.purge(2620, "NRT") == 1 and not nrt.exists() and cons.exists()
 
 
+def test_cache_keys_follow_the_event_files(tmp_path):
+    """A ScW whose events were re-written (e.g. a new simulation into the same archive) gets new keys."""
+    import os
+    from types import SimpleNamespace
+
+    from skygallery.archive.events import EVENT_FILES
+    from skygallery.pipeline.revolution import scw_tasks_for
+    scw_dir = tmp_path / "archive" / "262000010010.001"
+    events = scw_dir / EVENT_FILES["ISGR"]
+    events.parent.mkdir(parents=True)
+    events.write_bytes(b"first")
+    rec = SimpleNamespace(scw_id="262000010010.001", path=scw_dir)
+    cache, cfg = ScwCache(tmp_path / "cache"), PipelineConfig(instruments="isgri")
+    [before] = scw_tasks_for([rec], cfg, cache, ["isgri"])
+    assert scw_tasks_for([rec], cfg, cache, ["isgri"])[0] == before
+    events.write_bytes(b"second, longer")
+    os.utime(events, ns=(10**18, 10**18))
+    [after] = scw_tasks_for([rec], cfg, cache, ["isgri"])
+    paths = ("image_path", "cube_path", "summary_path")
+    assert all(getattr(after, p) != getattr(before, p) for p in paths)
+
+
 def test_product_folder_reuse_and_stale_files(tmp_path):
     folder = ProductFolder(tmp_path, "rev2620-x-isgri-lc-gx 3+1")
     assert folder.path.name == "rev2620-x-isgri-lc-gx-3p1" and slug("NEW_J1234.5+0102") == "new_j1234_5p0102"
