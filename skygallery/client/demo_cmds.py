@@ -115,25 +115,24 @@ def run_pipeline_demo(workdir: Path, workers: int | None, scale: float, instrume
     """Simulate (or reuse) the demo archive and run the pipeline on it into the local gallery."""
     from django.conf import settings
 
-    from skygallery.pipeline.config import PipelineConfig
+    from skygallery.pipeline.config import ARCHIVE_PREFIX, PipelineConfig
     from skygallery.pipeline.executors import LocalExecutor
     from skygallery.pipeline.progress import RichProgress
     from skygallery.pipeline.publish import LocalPublisher
     from skygallery.pipeline.revolution import process_revolution
     from skygallery.pipeline.simulation import demo_plan, simulate_revolutions
+
+    from .pipeline_cmds import _as_invalid_input
     from skygallery.pipeline.source import process_source
     from skygallery.science.catalog import load_reference_catalog
     started = time.perf_counter()
     catalog_path = settings.SKYGALLERY.get("CATALOG") or ""
-    try:
+    with _as_invalid_input("instruments"):
         config = PipelineConfig(instruments=instruments, catalog=catalog_path)
         plans = demo_plan(first_rev, scale)
-    except ValueError as exc:
-        from skygallery.gallery.errors import InvalidInput
-        raise InvalidInput((str(exc).split(":")[0], str(exc).split(":", 1)[-1].strip())) from None
     progress = RichProgress()
     publisher = LocalPublisher(actor(None))
-    keys = tuple({"isgri": "ISGR", "jemx1": "JMX1", "jemx2": "JMX2"}[i] for i in config.instruments)
+    keys = tuple(ARCHIVE_PREFIX[i] for i in config.instruments)
     timings, results = {}, []
     with LocalExecutor(workers) as executor:
         progress.note(f"[bold]Demo[/]: {len(plans)} revolutions, executor {executor.describe()}, work folder {workdir}")

@@ -54,11 +54,13 @@ class ScwCache:
                 removed += 1
         return removed
 
-    def clean_temporary(self) -> int:
-        """Remove ``.tmp-*`` files left by interrupted writes; returns how many."""
+    def clean_temporary(self, rev: int | None = None) -> int:
+        """Remove ``.tmp-*`` files left by interrupted writes (of revolution ``rev`` only, if given);
+        returns how many."""
         n = 0
-        if self.root.is_dir():
-            for tmp in self.root.rglob(".tmp-*"):
+        folder = self.root if rev is None else self.root / f"{rev:04d}"
+        if folder.is_dir():
+            for tmp in folder.rglob(".tmp-*"):
                 tmp.unlink(missing_ok=True)
                 n += 1
         return n

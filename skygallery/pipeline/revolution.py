@@ -401,7 +401,7 @@ def process_revolution(rev: int, data_version: str, archive_root: str | os.PathL
             if dv == "NRT" and not force and publisher.revolution_status(run.rev) == "CONS":
                 raise ValueError(f"data_version: revolution {rev} already has CONS products; NRT would replace "
                                  "them (use force to do it anyway)")
-            run.cache.clean_temporary()
+            run.cache.clean_temporary(run.rev)
             run.select()
             publisher.post_log({"revolution": run.rev, "job_id": job_id, "status": "running",
                                 "text": f"started: {len(run.groups)} observations, executor {executor.describe()}"})
