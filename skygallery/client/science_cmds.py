@@ -15,7 +15,8 @@ import typer
 
 from skygallery.gallery.errors import InvalidInput
 
-PANEL = "Science engine"
+from .extraction import PANEL
+
 RefCatalog = Annotated[Path | None, typer.Option(
     "--reference-catalog", envvar="SKYGALLERY_CATALOG", show_envvar=True,
     help="ISDC GNRL-REFR-CAT file or folder for identification (default: the built-in bright list).")]

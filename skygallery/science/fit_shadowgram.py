@@ -266,18 +266,6 @@ class ShadowgramModel:
     def n_bkg(self) -> int:
         return self.n_modules + self.dense_bkg.shape[0]
 
-    def _module_rows(self) -> np.ndarray:
-        mods = np.zeros((self.n_modules, self.pix.size))
-        for m in range(self.n_modules):
-            s = slice(self.bounds[m], self.bounds[m + 1])
-            mods[m, s] = self.block[s]
-        return mods
-
-    @property
-    def bkg_cols(self) -> np.ndarray:
-        """Background columns (n_bkg, n_good): modules then gradients."""
-        return np.concatenate([self._module_rows(), self.dense_bkg])
-
     def _design(self, exposure_s: float) -> _Design:
         """The design for ``exposure_s`` (cached for the last exposure: all bands of a ScW share it)."""
         cached = self.__dict__.get("_design_cache")
@@ -287,11 +275,6 @@ class ShadowgramModel:
         design.ata = self._normals(design, np.ones((self.pix.size, 1)))[0]
         self.__dict__["_design_cache"] = (exposure_s, design)
         return design
-
-    def design(self, exposure_s: float) -> tuple[np.ndarray, np.ndarray]:
-        """Design matrix (n_good, n_bkg + n_fitted) for an exposure in seconds, and its AᵀA."""
-        des = self._design(exposure_s)
-        return np.concatenate([self._module_rows(), des.dense]).T, des.ata
 
     def _slices(self):
         return [slice(self.bounds[m], self.bounds[m + 1]) for m in range(self.n_modules)]

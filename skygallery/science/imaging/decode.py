@@ -64,7 +64,10 @@ class DecodingMasks:
     up_shape: tuple[int, int] = (0, 0)      # zero-inserted detector lattice k(n − 1) + 1
 
 
+@functools.lru_cache(maxsize=64)
 def _geometry_key(inst: CodedMaskInstrument) -> tuple:
+    """What the decoding masks depend on, by content (hashed once per instrument object, as
+    ``onaxis_area``: a JEM-X mask is ~2 MB and cleaning decodes a ScW several times)."""
     digest = hashlib.sha1(np.ascontiguousarray(inst.mask.transmission).tobytes()).hexdigest()
     return (digest, inst.mask.transmission.shape, inst.mask.cell_mm, inst.mask.distance_mm,
             inst.detector.shape, inst.detector.pitch_mm)
