@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from skygallery.gallery.errors import Forbidden, NotFound
+from skygallery.gallery.errors import NotFound
 
 Url = Annotated[Optional[str], typer.Option("--url", envvar="SKYGALLERY_URL", show_envvar=True,
                                             help="Remote server (else the local gallery).")]
@@ -53,17 +53,5 @@ def find_user(username: str):
 
 def actor(as_user: str | None):
     """The user local writes are made as: ``--as-user`` (a contributor) or the first admin."""
-    from django.contrib.auth import get_user_model
-    from django.db.models import Q
-    from skygallery.gallery.services.accounts import is_contributor
-    if as_user:
-        user = find_user(as_user)
-        if not is_contributor(user):
-            raise Forbidden(f"as-user: {as_user!r} is a reader; this needs the contributor role")
-        return user
-    user = (get_user_model().objects.filter(Q(is_superuser=True) | Q(groups__name="admin"), is_active=True)
-            .order_by("pk").first())
-    if user is None:
-        raise NotFound("as-user: no admin user; create one (skygallery user create NAME --role admin) "
-                       "or give --as-user")
-    return user
+    from skygallery.gallery.services.accounts import acting_user
+    return acting_user(as_user)

@@ -111,24 +111,8 @@ class LocalPublisher(Publisher):
         from django.apps import apps
         if not apps.ready:
             django.setup()
-        from django.contrib.auth import get_user_model
-        from django.db.models import Q
-
-        from skygallery.gallery.errors import Forbidden, NotFound
-        from skygallery.gallery.services.accounts import is_contributor
-        users = get_user_model().objects.filter(is_active=True)
-        if username:
-            user = users.filter(username=username).first()
-            if user is None:
-                raise NotFound(f"as-user: no active user named {username!r}")
-            if not is_contributor(user):
-                raise Forbidden(f"as-user: {username!r} is a reader; publishing needs the contributor role")
-            return cls(user)
-        user = users.filter(Q(is_superuser=True) | Q(groups__name="admin")).order_by("pk").first()
-        if user is None:
-            raise NotFound("as-user: no admin user to publish as; create one (skygallery user create NAME --role "
-                           "admin) or name a contributor")
-        return cls(user)
+        from skygallery.gallery.services.accounts import acting_user
+        return cls(acting_user(username))
 
     def current_product(self, product_id):
         from skygallery.gallery.errors import NotFound

@@ -106,3 +106,20 @@ def test_bad_token_is_401_even_with_csrf_enforced(contributor):
     assert post_product(api_client, "sg_wrong", image_metadata()).status_code == 401
     from skygallery.gallery.services.accounts import create_token
     assert post_product(api_client, create_token(contributor)[1], image_metadata()).status_code == 201
+
+
+def test_local_writes_act_as_a_contributor_or_the_first_admin(db, reader, contributor):
+    """The CLI's ``--as-user`` and the pipeline's local publisher name the user the same way."""
+    from skygallery.gallery.errors import Forbidden, NotFound
+    from skygallery.gallery.services.accounts import acting_user, create_user
+    from skygallery.pipeline.publish import LocalPublisher
+    assert acting_user(contributor.username) == contributor
+    with pytest.raises(Forbidden, match="as-user"):
+        acting_user(reader.username)
+    with pytest.raises(NotFound, match="as-user"):
+        acting_user("nobody")
+    with pytest.raises(NotFound, match="no admin user"):
+        acting_user(None)
+    admin = create_user("boss", None, role="admin")
+    assert acting_user(None) == admin and LocalPublisher.for_user("").actor == admin
+    assert LocalPublisher.for_user(contributor.username).actor == contributor

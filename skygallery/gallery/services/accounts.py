@@ -10,7 +10,7 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils import timezone
 
-from ..errors import InvalidInput, NotFound
+from ..errors import Forbidden, InvalidInput, NotFound
 from ..models import ApiToken
 
 ROLES = ("reader", "contributor", "admin")
@@ -33,6 +33,25 @@ def is_contributor(user) -> bool:
 
 
 @transaction.atomic
+def acting_user(username: str | None):
+    """The user that local writes (CLI, pipeline) are made as: the active contributor ``username``,
+    or without one the first active admin. NotFound / Forbidden name the ``as-user`` field."""
+    from django.db.models import Q
+    users = get_user_model().objects.filter(is_active=True)
+    if username:
+        user = users.filter(username=username).first()
+        if user is None:
+            raise NotFound(f"as-user: no active user named {username!r}")
+        if not is_contributor(user):
+            raise Forbidden(f"as-user: {username!r} is a reader; writing needs the contributor role")
+        return user
+    user = users.filter(Q(is_superuser=True) | Q(groups__name="admin")).order_by("pk").first()
+    if user is None:
+        raise NotFound("as-user: no admin user; create one (skygallery user create NAME --role admin) "
+                       "or name a contributor (--as-user)")
+    return user
+
+
 def set_role(user, role: str) -> None:
     if role not in ROLES:
         raise InvalidInput(("role", f"unknown role {role!r}; one of {', '.join(ROLES)}"))
