@@ -60,10 +60,9 @@ class ProductFolder:
             return None
         return m
 
-    def files(self) -> list[tuple[str, Path]]:
-        """(role, path) of the files named by the manifest."""
-        m = self.manifest() or {}
-        return [(role, self.path / name) for role, name in m.get("files", [])]
+    def files(self, manifest: dict) -> list[tuple[str, str]]:
+        """(role, path) of the files ``manifest`` (this folder's, as read or committed) names."""
+        return [(role, str(self.path / name)) for role, name in manifest.get("files", [])]
 
     def commit(self, inputs: str, files: list[tuple[str, str]], data: dict) -> dict:
         """Record the folder as complete for ``inputs``; files not listed are removed."""

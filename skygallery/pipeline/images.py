@@ -118,7 +118,7 @@ def make_image_product(task: ImageTask) -> ImageResult:
     cached = folder.cached(task.inputs)
     if cached is not None:
         data = cached["data"]
-        return ImageResult(task.product_id, task.instrument, [(r, str(p)) for r, p in folder.files()],
+        return ImageResult(task.product_id, task.instrument, folder.files(cached),
                            data["detections"], data["header"], tuple(data["centre"]), 0.0, True)
     started = time.perf_counter()
     from skygallery.science.catalog import load_reference_catalog

@@ -262,5 +262,5 @@ def make_source_products(task: SourceTask) -> dict:
 
 
 def _result(folder: ProductFolder, manifest: dict, cached: bool) -> dict:
-    return {"product_id": folder.product_id, "files": [(r, str(p)) for r, p in folder.files()],
+    return {"product_id": folder.product_id, "files": folder.files(manifest),
             "stats": manifest["data"], "cached": cached}
