@@ -43,6 +43,7 @@ import numpy as np
 from astropy.io import fits
 
 from .names import normalise_name
+from .sphere import unit_vectors
 
 __all__ = ["CatalogSource", "CatalogIndex", "HEASARC_CLASS_TO_OTYPE", "EXTNAME", "otype_for_class",
            "parse_comment_aliases", "read_gnrl_refr_cat", "simbad_url", "builtin_bright_sources",
@@ -310,12 +311,6 @@ def read_gnrl_refr_cat(path: str | os.PathLike) -> list[CatalogSource]:
 
 
 # --------------------------------------------------------------------------- index
-def _unit_vectors(ra_deg, dec_deg) -> np.ndarray:
-    ra, dec = np.radians(np.asarray(ra_deg, float)), np.radians(np.asarray(dec_deg, float))
-    cos_dec = np.cos(dec)
-    return np.stack([cos_dec * np.cos(ra), cos_dec * np.sin(ra), np.sin(dec)], axis=-1)
-
-
 _SIMBAD_PREFIX = re.compile(r"^\s*(?:V\*|NAME)\s+", re.IGNORECASE)
 
 
@@ -341,7 +336,7 @@ class CatalogIndex:
             for alias in src.aliases:
                 for key in _lookup_keys(alias):
                     self._by_key.setdefault(key, i)
-        self._xyz = (_unit_vectors([s.ra_deg for s in self._sources], [s.dec_deg for s in self._sources])
+        self._xyz = (unit_vectors([s.ra_deg for s in self._sources], [s.dec_deg for s in self._sources])
                      if self._sources else np.zeros((0, 3)))
 
     def __len__(self) -> int:
@@ -369,7 +364,7 @@ class CatalogIndex:
             raise ValueError(f"radius must be >= 0, got {radius_deg!r}")
         if not self._sources:
             return []
-        target = _unit_vectors(ra_deg, dec_deg)
+        target = unit_vectors(ra_deg, dec_deg)
         dot = self._xyz @ target
         cross = np.linalg.norm(np.cross(self._xyz, target), axis=1)
         sep = np.degrees(np.arctan2(cross, dot))        # accurate at all angles

@@ -41,6 +41,7 @@ from astropy.wcs import WCS
 from astropy.wcs.utils import proj_plane_pixel_scales
 
 from .osa_images import SkyImages, image_extname
+from .sphere import unit_vectors
 
 __all__ = ["DEFAULT_OVERSAMPLE", "NATIVE_SUBDIVISION", "SMOOTHING_VARIANCE_PIX2", "MosaicResult",
            "default_extname", "default_pixel_deg", "make_mosaic", "mosaic_grid", "mosaic_header",
@@ -94,11 +95,6 @@ def _border_pixels(bbox, n: int = 33) -> tuple[np.ndarray, np.ndarray]:
     return x, y
 
 
-def _unit_vectors(ra_deg, dec_deg) -> np.ndarray:
-    ra, dec = np.radians(ra_deg), np.radians(dec_deg)
-    return np.stack([np.cos(dec) * np.cos(ra), np.cos(dec) * np.sin(ra), np.sin(dec)], axis=-1)
-
-
 def default_pixel_deg(inputs: Sequence[SkyImages], input_wcs: Sequence[WCS] | None = None) -> float:
     """Default mosaic pixel: the finest *native* input pixel (pixel × ``OVERSAMP``, the decoding
     grid atan(pitch/D); OSA's images have OVERSAMP 1) over ``NATIVE_SUBDIVISION`` (4): 1.23′ for
@@ -127,12 +123,12 @@ def mosaic_grid(inputs: Sequence[SkyImages], pixel_deg: float | None = None,
         ras.append(ra[ok])
         decs.append(dec[ok])
     ra, dec = np.concatenate(ras), np.concatenate(decs)
-    mean = _unit_vectors(ra, dec).mean(axis=0)
+    mean = unit_vectors(ra, dec).mean(axis=0)
     if np.linalg.norm(mean) < 1e-6:
         raise ValueError("images: the inputs surround the sphere; no tangent plane covers them")
     ra0 = math.degrees(math.atan2(mean[1], mean[0])) % 360.0
     dec0 = math.degrees(math.atan2(mean[2], math.hypot(mean[0], mean[1])))
-    if np.any(_unit_vectors(ra, dec) @ _unit_vectors(ra0, dec0) < math.cos(math.radians(80.0))):
+    if np.any(unit_vectors(ra, dec) @ unit_vectors(ra0, dec0) < math.cos(math.radians(80.0))):
         raise ValueError("images: the inputs span more than 80 deg from their centre; mosaic fewer at once")
     wcs = WCS(naxis=2)
     wcs.wcs.ctype = ["RA---TAN", "DEC--TAN"]

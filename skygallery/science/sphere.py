@@ -24,6 +24,13 @@ def unit_vector(ra_deg: float, dec_deg: float) -> tuple[float, float, float]:
     return cos_dec * math.cos(ra), cos_dec * math.sin(ra), math.sin(dec)
 
 
+def unit_vectors(ra_deg, dec_deg) -> np.ndarray:
+    """Unit vectors (..., 3) of equatorial positions in degrees (arrays or scalars)."""
+    ra, dec = np.radians(np.asarray(ra_deg, float)), np.radians(np.asarray(dec_deg, float))
+    cos_dec = np.cos(dec)
+    return np.stack([cos_dec * np.cos(ra), cos_dec * np.sin(ra), np.sin(dec)], axis=-1)
+
+
 def dec_zone(dec_deg: float) -> int:
     """Index of the declination zone containing ``dec_deg`` (0 at the south pole)."""
     return min(N_ZONES - 1, max(0, int(math.floor((dec_deg + 90.0) / ZONE_HEIGHT_DEG))))
