@@ -31,6 +31,20 @@ def _as_invalid_input(field: str):
         raise InvalidInput((field, str(exc))) from None
 
 
+def _select_records(archive, target, radius: float, t1, t2, version, max_pointings, scw) -> list:
+    """The archive's pointing ScWs within ``radius`` deg of ``target`` and the other criteria;
+    InvalidInput naming ``archive`` or ``selection`` when the archive or the selection is bad or empty."""
+    from skygallery.archive.layout import open_archive
+    with _as_invalid_input("archive"):
+        arch = open_archive(archive)
+    with _as_invalid_input("selection"):
+        records = arch.select(t1, t2, target.ra_deg, target.dec_deg, radius, version, max_pointings, scw)
+    if not records:
+        raise InvalidInput(("selection", f"no pointing ScW of {archive} within {radius:g} deg of {target.name} "
+                                         "matches"))
+    return records
+
+
 def _progress(disable: bool = False):
     from rich.progress import (
         BarColumn,

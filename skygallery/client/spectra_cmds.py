@@ -27,7 +27,7 @@ from .extraction import (
     resolve_source,
     slug,
 )
-from .science_cmds import RefCatalog, _as_invalid_input, _progress, _reference_catalog
+from .science_cmds import RefCatalog, _as_invalid_input, _progress, _reference_catalog, _select_records
 
 DEFAULT_RANGE = {"ISGR": (20.0, 300.0), "JMX1": (3.0, 35.0), "JMX2": (3.0, 35.0)}
 MODELS = ("powerlaw", "cutoffpl")
@@ -159,7 +159,8 @@ def spectrum(
     cache_dir = cache_dir_option(cache, no_cache)
     catalog = _reference_catalog(reference_catalog)
     target = resolve_source(catalog, source, ra, dec)
-    records = _select(archive, target, instrument, t1, t2, radius, data_version, max_pointings, scw)
+    records = _select_records(archive, target, radius or DEFAULT_RADIUS[instrument], t1, t2, data_version,
+                              max_pointings, scw)
     bands = list(pairwise(channel_edges))
     from skygallery.archive.spectrum import extract_spectra
     with _progress(disable=as_json) as progress:
@@ -177,19 +178,6 @@ def spectrum(
                                     f"exposure {summary['exposure_s']:.0f} s")
     for p in summary["files"]:
         typer.echo(f"wrote {p}")
-
-
-def _select(archive, target, instrument, t1, t2, radius, version, max_pointings, scw):
-    from skygallery.archive.layout import open_archive
-    with _as_invalid_input("archive"):
-        arch = open_archive(archive)
-    radius = radius or DEFAULT_RADIUS[instrument]
-    with _as_invalid_input("selection"):
-        records = arch.select(t1, t2, target.ra_deg, target.dec_deg, radius, version, max_pointings, scw)
-    if not records:
-        raise InvalidInput(("selection", (f"no pointing ScW of {archive} within {radius:g} deg of "
-                                          f"{target.name} matches")))
-    return records
 
 
 def _write_products(run, instrument: str, channel_edges, out: Path, sys_frac: float, model: str) -> dict:

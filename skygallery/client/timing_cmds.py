@@ -27,7 +27,7 @@ from .extraction import (
     resolve_source,
     slug,
 )
-from .science_cmds import RefCatalog, _as_invalid_input, _progress, _reference_catalog
+from .science_cmds import RefCatalog, _as_invalid_input, _progress, _reference_catalog, _select_records
 
 DEFAULT_BAND = {"ISGR": (20.0, 40.0), "JMX1": (3.0, 20.0), "JMX2": (3.0, 20.0)}
 
@@ -88,16 +88,9 @@ def _plot_lightcurve(lc, summary: dict, path: Path) -> Path:
 
 def _extract(archive: Path, target, instrument: str, band, time_bin, sel: dict, catalog, min_catalog_rate,
              workers: int | None = None, cache_dir: Path | None = None, quiet: bool = False):
-    from skygallery.archive.layout import open_archive
     from skygallery.archive.lightcurve import extract_lightcurve
-    with _as_invalid_input("archive"):
-        arch = open_archive(archive)
-    with _as_invalid_input("selection"):
-        records = arch.select(sel["t1"], sel["t2"], target.ra_deg, target.dec_deg, sel["radius"],
-                              sel["version"], sel["max_pointings"], sel["scw"])
-    if not records:
-        raise InvalidInput(("selection", (f"no pointing ScW of {archive} within {sel['radius']:g} deg of "
-                                          f"{target.name} matches")))
+    records = _select_records(archive, target, sel["radius"], sel["t1"], sel["t2"], sel["version"],
+                              sel["max_pointings"], sel["scw"])
     with _progress(disable=quiet) as progress:
         task = progress.add_task(f"lightcurve {target.name} {instrument} {band[0]:g}-{band[1]:g} keV",
                                  total=len(records))
